@@ -146,7 +146,11 @@ struct rb_ops {
 	enum rb_status (*get_next_subbuf)(struct rb_stream *stream);
 	enum rb_status (*put_next_subbuf)(struct rb_stream *stream);
 
-	/* Reading at a position (snapshots): *pos is a byte position. */
+	/*
+	 * Reading at a position (snapshots): pos is a byte position.
+	 * put_subbuf releases ANY hold (get_subbuf or get_next_subbuf) without
+	 * moving consumed: that is also how DATA_PENDING peeks at a stream.
+	 */
 	enum rb_status (*get_subbuf)(struct rb_stream *stream, uint64_t pos);
 	enum rb_status (*put_subbuf)(struct rb_stream *stream);
 

@@ -807,10 +807,14 @@ static enum rb_status ustctl_get_subbuf(struct rb_stream *stream, uint64_t pos)
 	}
 }
 
-/* Give back a get_subbuf sub-buffer; the consumer position does not move. */
+/*
+ * Give back a held sub-buffer without moving the consumer position: the
+ * end of a snapshot read, or a DATA_PENDING peek after get_next_subbuf
+ * (the library's put_next is this plus the consumer move).
+ */
 static enum rb_status ustctl_put_subbuf(struct rb_stream *stream)
 {
-	struct ustctl_stream *s = held_stream(stream, USTCTL_HELD_AT, "put_subbuf");
+	struct ustctl_stream *s = held_stream(stream, USTCTL_HELD_NONE, "put_subbuf");
 	int ret;
 
 	if (!s)

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * stream_drain.h - the data read path of one stream (spec §6.1): move every
+ * readable sub-buffer from the ring buffer (core/rb.h) to the stream's
+ * output (core/sink.h), with its index entry, and keep the per-stream
+ * statistics behind DISCARDED_EVENTS / LOST_PACKETS (spec §3.15).
+ *
+ * Packets go from the ring's memory straight to the sink: no copy.
+ *
+ * Failure model: a packet is consumed (put_next_subbuf) only once the sink
+ * accepted it.  On a sink or seam failure before that, the hold is released
+ * with put_subbuf, which the seam defines as "release without moving
+ * consumed", so the next drain reads the same packet again: nothing is lost
+ * and the caller gets the error.  If put_next_subbuf itself fails after the
+ * write, the packet is in the output but still in the ring: the stats
+ * remember it (pending_*) and the next drain consumes it without writing it
+ * twice.
+ *
+ * Locking: the caller serialises per stream (stream lock, or the sim's single
+ * stepper); `out` and `st` belong to that stream.
+ */
+#ifndef SLUICE_CORE_STREAM_DRAIN_H
+#define SLUICE_CORE_STREAM_DRAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rb.h"
+#include "sink.h"
+
+/* Per-stream read statistics; zero-initialise before the first drain. */
+struct stream_drain_stats {
+	uint64_t packets;           /* packets written to the output */
+	uint64_t bytes;             /* their padded bytes */
+	uint64_t discarded_events;  /* sum of increases of the packet counter */
+	uint64_t lost_packets;      /* sum of gaps in packet sequence numbers */
+	uint64_t last_seq;          /* sequence number of the last packet written */
+	bool last_seq_valid;        /* false until a packet with a sequence number */
+	uint64_t last_discarded;    /* events_discarded of the last packet written */
+	/*
+	 * A packet written but not consumed because put_next_subbuf failed:
+	 * identified by its sequence number and begin timestamp so that the
+	 * next drain consumes it without a second write.
+	 */
+	bool pending_put;
+	uint64_t pending_seq;
+	uint64_t pending_ts_begin;
+};
+
+/*
+ * Consume readable sub-buffers of `s` into `out` (index entries included when
+ * `out` has an index) until the ring has none (RB_NO_DATA / RB_FINALIZED) or
+ * `max_packets` were written (0 = no limit).  Updates *st per packet written.
+ * Returns the number of packets written by this call (>= 0), or a negative
+ * errno (logged): the sink's error (-ENOSPC, -EIO, ...), -EIO for a seam
+ * failure, -ENOMEM, -EINVAL for NULL arguments.  Packets written before an
+ * error are counted in *st.  Never returns with a sub-buffer held unless the
+ * seam refused every release (logged).
+ */
+int stream_drain(struct rb_stream *s, struct sink_stream *out, struct stream_drain_stats *st,
+		 unsigned int max_packets);
+
+/*
+ * Hang-up of a stream (every writer gone, spec §5.1): unless *quiescent,
+ * close the open packet with a final flush (flush(false)) and set
+ * *quiescent; then drain everything left.  A failed flush is logged and the
+ * drain still runs (what is complete is saved), *quiescent stays false, and
+ * -EIO is returned if the drain itself succeeded.  Otherwise returns what
+ * stream_drain() returns.
+ */
+int stream_final_flush_and_drain(struct rb_stream *s, struct sink_stream *out,
+				 struct stream_drain_stats *st, bool *quiescent);
+
+#endif /* SLUICE_CORE_STREAM_DRAIN_H */
