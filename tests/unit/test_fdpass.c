@@ -22,25 +22,12 @@
 
 #include <cmocka.h>
 
+#include "test_fds.h"
+
 #include "fdpass.h"
 
 #define BIG_LEN (1024 * 1024)
 #define MSG_LEN 12690 /* one lttcomm_consumer_msg */
-
-/* Number of open fds of this process. */
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own fd */
-}
 
 struct fixture {
 	int sv[2];
@@ -53,7 +40,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	f->fds_at_start = count_fds();
+	f->fds_at_start = test_open_fd_count();
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, f->sv) < 0) {
 		free(f);
 		return -1;
@@ -71,7 +58,7 @@ static int teardown(void **state)
 		close(f->sv[0]);
 	if (f->sv[1] >= 0)
 		close(f->sv[1]);
-	leaked = count_fds() - f->fds_at_start;
+	leaked = test_open_fd_count() - f->fds_at_start;
 	free(f);
 	/* A leaked fd fails the test that leaked it. */
 	return leaked == 0 ? 0 : -1;
@@ -435,25 +422,25 @@ static void test_wrong_count_rejected(void **state)
 	int before;
 
 	assert_int_equal(pipe(p), 0);
-	before = count_fds();
+	before = test_open_fd_count();
 
 	/* Two sent, one expected. */
 	assert_int_equal(fdpass_send_fds(f->sv[0], p, 2), 0);
 	assert_int_equal(fdpass_recv_fds(f->sv[1], got, 1), -EPROTO);
 	assert_int_equal(got[0], -1);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(test_open_fd_count(), before);
 
 	/* One sent, two expected. */
 	assert_int_equal(fdpass_send_fds(f->sv[0], p, 1), 0);
 	assert_int_equal(fdpass_recv_fds(f->sv[1], got, 2), -EPROTO);
 	assert_int_equal(got[0], -1);
 	assert_int_equal(got[1], -1);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(test_open_fd_count(), before);
 
 	/* A plain data byte where fds were expected. */
 	assert_int_equal(fdpass_send_all(f->sv[0], "\0", 1), 0);
 	assert_int_equal(fdpass_recv_fds(f->sv[1], got, 1), -EPROTO);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(test_open_fd_count(), before);
 
 	/* End of stream: 0, nothing received. */
 	assert_int_equal(shutdown(f->sv[0], SHUT_WR), 0);
@@ -488,11 +475,11 @@ static void test_truncated_control_rejected(void **state)
 	cmsg->cmsg_type = SCM_RIGHTS;
 	cmsg->cmsg_len = CMSG_LEN(sizeof(int) * N);
 	memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
-	before = count_fds();
+	before = test_open_fd_count();
 	assert_int_equal(sendmsg(f->sv[0], &msg, 0), 1);
 	assert_int_equal(fdpass_recv_fds(f->sv[1], &got, 1), -EPROTO);
 	assert_int_equal(got, -1);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(test_open_fd_count(), before);
 	close(p[0]);
 	close(p[1]);
 }

@@ -28,24 +28,12 @@
 
 #include <cmocka.h>
 
+#include "test_fds.h"
+
 #include "handshake.h"
 
 /* Bound on every wait of a test; far above what a working handshake needs. */
 #define WAIT_MS 5000
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
-}
 
 struct fixture {
 	char dir[64];
@@ -77,7 +65,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	f->fds_at_start = count_fds();
+	f->fds_at_start = test_open_fd_count();
 	snprintf(f->dir, sizeof(f->dir), "/tmp/sluice-hs-XXXXXX");
 	if (!mkdtemp(f->dir))
 		goto fail;
@@ -115,7 +103,7 @@ static int teardown(void **state)
 	unlink(f->err_path);
 	unlink(f->cmd_path);
 	rmdir(f->dir);
-	leaked = count_fds() - f->fds_at_start;
+	leaked = test_open_fd_count() - f->fds_at_start;
 	free(f);
 	return leaked == 0 ? 0 : -1;
 }

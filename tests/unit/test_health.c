@@ -25,24 +25,12 @@
 
 #include <cmocka.h>
 
+#include "test_fds.h"
+
 #include "health.h"
 
 #define TIMEOUT_NS 1000u
 #define WAIT_MS 5000
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
-}
 
 struct fixture {
 	uint64_t now; /* the fake clock */
@@ -63,7 +51,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	f->fds_at_start = count_fds();
+	f->fds_at_start = test_open_fd_count();
 	f->now = 5000;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/sluice-health-XXXXXX");
 	if (!mkdtemp(f->dir) || health_create(fake_clock, f, TIMEOUT_NS, &f->h) != 0) {
@@ -83,7 +71,7 @@ static int teardown(void **state)
 	health_destroy(f->h);
 	unlink(f->path);
 	rmdir(f->dir);
-	leaked = count_fds() - f->fds_at_start;
+	leaked = test_open_fd_count() - f->fds_at_start;
 	free(f);
 	return leaked == 0 ? 0 : -1;
 }

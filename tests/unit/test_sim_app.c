@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "test_fds.h"
+
 #include "log.h"
 #include "rb.h"
 #include "sim_app.h"
@@ -37,20 +39,6 @@ struct fx {
 	int nr;
 	int fd_start;
 };
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
-}
 
 static struct rb_channel_attr attr(uint32_t chan_id, uint8_t uuid0)
 {
@@ -73,7 +61,7 @@ static struct fx *fx_new(int ncpu, int nonline)
 	struct rb_channel_attr a = attr(3, 0x10);
 
 	assert_non_null(f);
-	f->fd_start = count_fds();
+	f->fd_start = test_open_fd_count();
 	assert_int_equal(sim_world_init(&f->w, 99, ncpu, nonline, T0), 0);
 	assert_int_equal(sim_rb_init(&f->rb, &f->w), 0);
 	assert_int_equal(rb_channel_create(&f->rb, &a, &f->chan), RB_OK);
@@ -94,7 +82,7 @@ static void fx_free(struct fx *f)
 	rb_channel_destroy(f->chan);
 	assert_int_equal(sim_rb_outstanding_gets(&f->rb), 0);
 	assert_int_equal(sim_rb_fini(&f->rb), 0);
-	assert_int_equal(count_fds(), f->fd_start);
+	assert_int_equal(test_open_fd_count(), f->fd_start);
 	free(f);
 }
 
@@ -192,24 +180,24 @@ static void test_attach_direct(void **state)
 {
 	struct fx *f = fx_new(2, 2);
 	struct sim_app *app = sim_app_create(&f->w, "direct");
-	int before = count_fds();
+	int before = test_open_fd_count();
 
 	(void)state;
 	assert_false(sim_app_attached(app));
 	assert_int_equal(sim_app_write(app, 0, SIM_APP_CLASS_TICK, 1, 0), -EPIPE);
 	assert_int_equal(sim_app_attach(app, f->chan), 0);
 	assert_true(sim_app_attached(app));
-	assert_int_equal(count_fds(), before + 3);
+	assert_int_equal(test_open_fd_count(), before + 3);
 	assert_int_equal(sim_app_attach(app, f->chan), -EBUSY);
 	assert_int_equal(sim_app_attach(NULL, f->chan), -EINVAL);
 	sim_app_go_away(app);
 	sim_app_go_away(app);                          /* idempotent */
 	assert_false(sim_app_attached(app));
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(test_open_fd_count(), before);
 	/* No copy to take once the consumer closed its own: refused, nothing leaked. */
 	assert_int_equal(rb_stream_close_wakeup_fd(f->s[1]), RB_OK);
 	assert_int_equal(sim_app_attach(app, f->chan), -EBADF);
-	assert_int_equal(count_fds(), before - 1);
+	assert_int_equal(test_open_fd_count(), before - 1);
 	assert_int_equal(rb_channel_close_wakeup_fd(f->chan), RB_OK);
 	assert_int_equal(sim_app_attach(app, f->chan), -EBADF);
 	assert_false(sim_app_attached(app));
@@ -229,11 +217,11 @@ static void test_attach_from_socket(void **state)
 
 	(void)state;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	before = count_fds();
+	before = test_open_fd_count();
 	send_all_objects(f, sv[0]);
 	assert_int_equal(sim_app_attach_from_socket(app, &f->rb, sv[1]), 0);
 	/* One copy of the channel wakeup fd, two of each stream (shm + wakeup). */
-	assert_int_equal(count_fds(), before + 5);
+	assert_int_equal(test_open_fd_count(), before + 5);
 	assert_int_equal(sim_app_write(app, 1, SIM_APP_CLASS_VALUE, 6, 1), 6);
 	assert_int_equal(drain_one(f->s[1], &seq, NULL), 5);
 	assert_int_equal(seq, 0);
@@ -247,7 +235,7 @@ static void test_attach_from_socket(void **state)
 	assert_true(hup(rb_stream_wait_fd(f->s[1])));
 	assert_true(hup(rb_channel_wait_fd(f->chan)));
 	assert_false(hup(rb_stream_wait_fd(f->s[0])));
-	assert_int_equal(count_fds(), before - 2);
+	assert_int_equal(test_open_fd_count(), before - 2);
 	assert_int_equal(sim_app_attach_from_socket(NULL, &f->rb, sv[1]), -EINVAL);
 	close(sv[0]);
 	close(sv[1]);
@@ -319,7 +307,7 @@ static void test_objects_rejected(void **state)
 
 	(void)state;
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	before = count_fds();
+	before = test_open_fd_count();
 	/* 1: an object of another size. */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	size = 12;
@@ -364,7 +352,7 @@ static void test_objects_rejected(void **state)
 	assert_int_equal(sim_app_objects_recv(sv[1], &o), -EPROTO);
 	close(sv[0]);
 	close(sv[1]);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(test_open_fd_count(), before);
 	/* 2: peer closes mid-object. */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	size = SIM_RB_CHAN_OBJ_SIZE;
@@ -387,7 +375,7 @@ static void test_objects_rejected(void **state)
 	send_raw(sv[0], &cpu, sizeof(cpu));
 	send_with_fds(sv[0], &p[1], 1);
 	assert_int_equal(sim_app_objects_recv(sv[1], &o), -EPROTO);
-	assert_int_equal(count_fds(), before + 2);
+	assert_int_equal(test_open_fd_count(), before + 2);
 	close(sv[0]);
 	close(sv[1]);
 	/* 5: well formed, but the channel fd is some other pipe. */
@@ -431,7 +419,7 @@ static void test_objects_rejected(void **state)
 	assert_false(sim_app_attached(app));
 	close(sv[0]);
 	close(sv[1]);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(test_open_fd_count(), before);
 	assert_int_equal(sim_app_objects_recv(-1, &o), -EBADF);
 	assert_int_equal(sim_app_objects_recv(0, NULL), -EINVAL);
 	assert_int_equal(sim_app_attach_objects(app, NULL, &o), -EINVAL);
@@ -499,7 +487,7 @@ static void test_attach_fd_exhaustion(void **state)
 	assert_int_equal(sim_app_objects_recv(sv[1], &o), 0);
 	close(sv[0]);
 	close(sv[1]);
-	before = count_fds();
+	before = test_open_fd_count();
 	top = dup(0);
 	assert_true(top >= 0);
 	close(top);
@@ -513,13 +501,13 @@ static void test_attach_fd_exhaustion(void **state)
 		if (ret) {
 			assert_int_equal(ret, -EMFILE);
 			assert_false(sim_app_attached(app));
-			assert_int_equal(count_fds(), before);
+			assert_int_equal(test_open_fd_count(), before);
 			failures++;
 		}
 	}
 	assert_int_equal(ret, 0);
 	assert_true(failures >= 5);                 /* chan + 2 x (wakeup, shm) */
-	assert_int_equal(count_fds(), before + 5);
+	assert_int_equal(test_open_fd_count(), before + 5);
 	sim_app_objects_close(&o);
 	sim_app_destroy(app);
 	fx_free(f);
@@ -743,7 +731,7 @@ static void test_app_outlives_consumer(void **state)
 	assert_int_equal(st.packets_delivered, 3);
 	assert_int_equal(st.wakeups, 3);           /* through the app's copy; no reader left */
 	sim_app_destroy(app);
-	assert_int_equal(count_fds(), start);
+	assert_int_equal(test_open_fd_count(), start);
 	free(f);
 }
 

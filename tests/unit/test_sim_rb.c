@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "test_fds.h"
+
 #include "log.h"
 #include "rb.h"
 #include "sim_app.h"
@@ -47,21 +49,6 @@ struct fx {
 	struct sim_app *app;
 	int fd_start;
 };
-
-/* Open fds of this process (the directory's own fd excluded). */
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
-}
 
 static struct rb_channel_attr data_attr(uint64_t subbuf, uint64_t num, bool overwrite)
 {
@@ -87,7 +74,7 @@ static struct fx *fx_new_seed(uint64_t seed, int ncpu, uint64_t subbuf, uint64_t
 	struct rb_channel_attr a = data_attr(subbuf, num, overwrite);
 
 	assert_non_null(f);
-	f->fd_start = count_fds();
+	f->fd_start = test_open_fd_count();
 	assert_int_equal(sim_world_init(&f->w, seed, ncpu, ncpu, T0), 0);
 	assert_int_equal(sim_rb_init(&f->rb, &f->w), 0);
 	assert_int_equal(rb_channel_create(&f->rb, &a, &f->chan), RB_OK);
@@ -114,7 +101,7 @@ static void fx_free(struct fx *f)
 	rb_channel_destroy(f->chan);
 	assert_int_equal(sim_rb_outstanding_gets(&f->rb), 0);
 	assert_int_equal(sim_rb_fini(&f->rb), 0);
-	assert_int_equal(count_fds(), f->fd_start);
+	assert_int_equal(test_open_fd_count(), f->fd_start);
 	free(f);
 }
 
@@ -221,7 +208,7 @@ static void test_channel_create_rejects_bad_attr(void **state)
 	struct rb rb;
 	struct rb_channel *c = (struct rb_channel *)&w;   /* must stay untouched */
 	int fds[3] = { 0, 1, -1 };
-	int start = count_fds();
+	int start = test_open_fd_count();
 	struct rb_channel_attr bad[9];
 
 	(void)state;
@@ -246,7 +233,7 @@ static void test_channel_create_rejects_bad_attr(void **state)
 		assert_ptr_equal(c, &w);
 	}
 	assert_int_equal(rb_channel_create(&rb, NULL, &c), RB_ERROR);
-	assert_int_equal(count_fds(), start);
+	assert_int_equal(test_open_fd_count(), start);
 	assert_int_equal(sim_rb_fini(&rb), 0);
 }
 
@@ -256,7 +243,7 @@ static void test_channel_owns_stream_fds(void **state)
 	struct sim_world w;
 	struct rb rb;
 	struct rb_channel *c = NULL, *m = NULL;
-	int fds[2], mfd, start = count_fds();
+	int fds[2], mfd, start = test_open_fd_count();
 	struct rb_channel_attr a = data_attr(4096, 2, false);
 	struct rb_channel_attr ma = data_attr(4096, 2, false);
 
@@ -280,7 +267,7 @@ static void test_channel_owns_stream_fds(void **state)
 	assert_int_equal(fcntl(fds[0], F_GETFD), -1);
 	assert_int_equal(fcntl(fds[1], F_GETFD), -1);
 	assert_int_equal(fcntl(mfd, F_GETFD), -1);
-	assert_int_equal(count_fds(), start);
+	assert_int_equal(test_open_fd_count(), start);
 	assert_int_equal(sim_rb_fini(&rb), 0);
 }
 
@@ -292,7 +279,7 @@ static void test_stream_create_stops_at_nr_possible(void **state)
 	struct rb_channel *c = NULL, *m = NULL;
 	struct rb_stream *s[4] = { NULL }, *x = NULL;
 	struct rb_channel_attr a = data_attr(4096, 2, false);
-	int start = count_fds(), cpu;
+	int start = test_open_fd_count(), cpu;
 
 	(void)state;
 	assert_int_equal(sim_world_init(&w, 1, 3, 1, 0), 0);   /* CPUs 1, 2 offline */
@@ -328,7 +315,7 @@ static void test_stream_create_stops_at_nr_possible(void **state)
 		rb_stream_destroy(s[cpu]);
 	rb_channel_destroy(c);
 	rb_channel_destroy(m);
-	assert_int_equal(count_fds(), start);
+	assert_int_equal(test_open_fd_count(), start);
 	assert_int_equal(sim_rb_fini(&rb), 0);
 }
 
@@ -973,7 +960,7 @@ static void observe(struct fault_fx *x, struct observed *o)
 	assert_int_equal(sim_rb_buffer(x->m, 0, &mem, &len), 0);
 	memcpy(o->mbuf, mem, len);
 	o->outstanding = sim_rb_outstanding_gets(&x->f->rb);
-	o->fds = count_fds();
+	o->fds = test_open_fd_count();
 	for (int i = 0; i < 6; i++)
 		o->fd_flags[i] = fds[i] < 0 ? -1 : fcntl(fds[i], F_GETFD);
 }
@@ -1406,7 +1393,7 @@ static void test_channel_create_fd_exhaustion(void **state)
 	struct rb_channel *c = NULL;
 	struct rb_channel_attr a = data_attr(256, 2, false);
 	struct rlimit old, lim;
-	int start = count_fds(), failures = 0, top = dup(0);
+	int start = test_open_fd_count(), failures = 0, top = dup(0);
 	enum rb_status st;
 
 	(void)state;
@@ -1425,13 +1412,13 @@ static void test_channel_create_fd_exhaustion(void **state)
 		if (st == RB_OK)
 			break;
 		assert_int_equal(st, RB_NOMEM);
-		assert_int_equal(count_fds(), start);
+		assert_int_equal(test_open_fd_count(), start);
 		failures++;
 	}
 	assert_true(failures >= 11);   /* one per fd the channel needs, at least */
 	assert_non_null(c);
 	rb_channel_destroy(c);
-	assert_int_equal(count_fds(), start);
+	assert_int_equal(test_open_fd_count(), start);
 	assert_int_equal(sim_rb_fini(&rb), 0);
 }
 

@@ -28,6 +28,8 @@
 
 #include <cmocka.h>
 
+#include "test_fds.h"
+
 #include "ctf_index.h"
 #include "io.h"
 #include "log.h"
@@ -45,20 +47,6 @@ struct fx {
 	mode_t old_umask;
 	struct sim_io sim;
 };
-
-/* Open descriptors of this process (the listing's own fd excluded). */
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n - 1;
-}
 
 /* mkdir -p of <root>/<rel> with mode 0770. */
 static void mkdirs(struct fx *fx, const char *rel)
@@ -117,7 +105,7 @@ static int setup(void **state)
 	assert_non_null(fx);
 	/* umask 022 would turn a plain 0660 create into 0640: the sink must not let it. */
 	fx->old_umask = umask(022);
-	fx->fds_at_start = count_fds();
+	fx->fds_at_start = test_open_fd_count();
 	strcpy(fx->root, "/tmp/sluice-sink-XXXXXX");
 	assert_non_null(mkdtemp(fx->root));
 	fx->domfd = make_domain(fx, "ust");
@@ -134,7 +122,7 @@ static int teardown(void **state)
 	close(fx->domfd);
 	remove_tree(fx, "");
 	umask(fx->old_umask);
-	fds = count_fds();
+	fds = test_open_fd_count();
 	assert_int_equal(fds, fx->fds_at_start);
 	free(fx);
 	return 0;

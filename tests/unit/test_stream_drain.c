@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "test_fds.h"
+
 #include "ctf_index.h"
 #include "log.h"
 #include "rb.h"
@@ -48,19 +50,6 @@ struct fx {
 	int fds_before;
 };
 
-/* Open descriptors of the process (leak check). */
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 static struct fx *fx_new(bool overwrite)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -75,7 +64,7 @@ static struct fx *fx_new(bool overwrite)
 					.with_index = true };
 
 	assert_non_null(f);
-	f->fds_before = count_fds();
+	f->fds_before = test_open_fd_count();
 	memset(a.uuid, 0x5a, sizeof(a.uuid));
 	assert_int_equal(sim_world_init(&f->w, 77, 1, 1, 1000000ull), 0);
 	assert_int_equal(sim_rb_init(&f->rb, &f->w), 0);
@@ -102,7 +91,7 @@ static void fx_free(struct fx *f)
 	rb_stream_destroy(f->s);
 	rb_channel_destroy(f->chan);
 	assert_int_equal(sim_rb_fini(&f->rb), 0);
-	assert_int_equal(count_fds(), f->fds_before);
+	assert_int_equal(test_open_fd_count(), f->fds_before);
 	free(f);
 }
 

@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "test_fds.h"
+
 #include "log.h"
 #include "rb.h"
 #include "sim_app.h"
@@ -43,19 +45,6 @@ struct fx {
 	int fds_before;
 };
 
-/* Open descriptors of the process (leak check). */
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 /* Open (or reopen, truncating) the snapshot output `name`. */
 static void open_out(struct fx *f, const char *name)
 {
@@ -79,7 +68,7 @@ static struct fx *fx_new(bool overwrite)
 	};
 
 	assert_non_null(f);
-	f->fds_before = count_fds();
+	f->fds_before = test_open_fd_count();
 	assert_int_equal(sim_world_init(&f->w, 99, 1, 1, 5000ull), 0);
 	assert_int_equal(sim_rb_init(&f->rb, &f->w), 0);
 	assert_int_equal(rb_channel_create(&f->rb, &a, &f->chan), RB_OK);
@@ -105,7 +94,7 @@ static void fx_free(struct fx *f)
 	rb_stream_destroy(f->s);
 	rb_channel_destroy(f->chan);
 	assert_int_equal(sim_rb_fini(&f->rb), 0);
-	assert_int_equal(count_fds(), f->fds_before);
+	assert_int_equal(test_open_fd_count(), f->fds_before);
 	free(f);
 }
 

@@ -44,6 +44,8 @@
 
 #include <cmocka.h>
 
+#include "test_fds.h"
+
 #include <lttng/ust-ctl.h>
 
 #include "log.h"
@@ -67,21 +69,6 @@ static const uint8_t test_uuid[RB_UUID_LEN] = {
 };
 
 /* ---- helpers ---------------------------------------------------------- */
-
-/* Open descriptors of this process (the /proc listing's own fd excluded). */
-static int fd_count(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
-}
 
 /*
  * Streams of a per-CPU channel according to the kernel: the library sizes
@@ -435,7 +422,7 @@ static int group_setup(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	fd_baseline = fd_count();
+	fd_baseline = test_open_fd_count();
 	return 0;
 }
 
@@ -446,7 +433,7 @@ static int teardown(void **state)
 	disarm();
 	if (saved_stderr >= 0)
 		(void)capture_end();   /* a failed assertion left the capture on */
-	return fd_count() == fd_baseline ? 0 : -1;
+	return test_open_fd_count() == fd_baseline ? 0 : -1;
 }
 
 /* ---- tests ------------------------------------------------------------ */
