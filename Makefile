@@ -31,16 +31,21 @@ USTCTL_TEST_BIN := $(filter $(B)/tests/test_ustctl%,$(UNIT_BIN))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
-.PHONY: all deps check unit valgrind coverage clean install help
+.PHONY: all deps check unit valgrind coverage e2e demo clean install help
 .DEFAULT_GOAL := all
 # keep intermediate objects of test binaries (no rebuild on every make)
 .SECONDARY:
 
-all: deps $(B)/libsluice-core.a $(B)/libsluice-sim.a $(UNIT_BIN)
+DAEMON   := $(B)/sluice-consumerd
+E2E_APP  := $(B)/sluice-app
+
+all: deps $(B)/libsluice-core.a $(B)/libsluice-sim.a $(UNIT_BIN) $(DAEMON) $(E2E_APP)
 
 help:
 	@echo "make            build everything under $(B)/"
-	@echo "make check      unit tests, valgrind gate, coverage gate"
+	@echo "make demo       trace the sample app through lttng-sessiond + sluice-consumerd"
+	@echo "make check      unit tests, valgrind gate, e2e tests, coverage gate"
+	@echo "make e2e        only the e2e tests (SCENARIOS='per_uid clear' to pick)"
 	@echo "make coverage   line coverage of core/ and adapters/sim/ (gate: $(COVERAGE_MIN)%)"
 	@echo "make install    install (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))"
 	@echo "make clean      remove $(B)/"
@@ -94,6 +99,17 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(TEST_LIBS) $(LIBS_CMOCKA) $(LIBS_CORE) $(LDFLAGS)
 
+# ---- the daemon and the traced app of the e2e tests / demo ----------------
+
+$(DAEMON): $(B)/obj/daemon/main.o $(B)/libsluice-posix.a $(B)/libsluice-ustctl.a $(B)/libsluice-core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $^ -o $@ $(LIBS_USTCTL) $(LIBS_CORE) $(LDFLAGS)
+
+$(E2E_APP): tests/e2e/app/sluice_app.c tests/e2e/app/sluice_tp.c tests/e2e/app/sluice_tp.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g -Itests/e2e/app tests/e2e/app/sluice_app.c \
+		tests/e2e/app/sluice_tp.c -o $@ $(shell pkg-config --libs lttng-ust 2>/dev/null) -lpthread
+
 # ---- test gates ----------------------------------------------------------
 
 unit: all
@@ -101,6 +117,14 @@ unit: all
 
 valgrind: all
 	@bash ci/run-unit.sh --valgrind $(UNIT_BIN)
+
+# End-to-end: the real lttng-sessiond spawning our daemon (SCENARIOS= picks some).
+e2e: all
+	@bash tests/e2e/run.sh $(DAEMON) $(E2E_APP) $(SCENARIOS)
+
+# The README's first command: trace the sample app through sluice and show the result.
+demo: all
+	@bash tests/e2e/demo.sh $(DAEMON) $(E2E_APP) $(B)/demo-trace
 
 COVERAGE_MIN ?= 90
 coverage: deps
@@ -111,6 +135,8 @@ check: all
 	@bash ci/run-unit.sh $(UNIT_BIN)
 	@echo "== check: unit tests under valgrind"
 	@bash ci/run-unit.sh --valgrind $(UNIT_BIN)
+	@echo "== check: end-to-end with the real lttng-sessiond"
+	@bash tests/e2e/run.sh $(DAEMON) $(E2E_APP)
 	@echo "== check: coverage gate"
 	@bash ci/coverage.sh $(COVERAGE_MIN)
 	@echo "== check: all gates passed"

@@ -136,7 +136,8 @@ struct rb_ops {
 	void (*stream_destroy)(struct rb_stream *stream);
 
 	/* Stream wait fd (readable on a delivered sub-buffer, HUP when every
-	 * writer is gone) and the consumer's copy of the stream wakeup fd. */
+	 * writer is gone; always O_NONBLOCK, it is read from an event loop)
+	 * and the consumer's copy of the stream wakeup fd. */
 	int (*stream_wait_fd)(struct rb_stream *stream);
 	int (*stream_wakeup_fd)(struct rb_stream *stream);
 	enum rb_status (*stream_close_wait_fd)(struct rb_stream *stream);

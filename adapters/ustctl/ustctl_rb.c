@@ -580,6 +580,20 @@ static enum rb_status ustctl_channel_close_wakeup_fd(struct rb_channel *chan)
 
 /* ---- stream ----------------------------------------------------------- */
 
+static int ustctl_stream_wait_fd(struct rb_stream *stream);
+
+/* Make a wait fd non-blocking; a failure is logged (the reader may then block). */
+static void set_nonblock(int fd, const char *what, int cpu)
+{
+	int flags;
+
+	if (fd < 0)
+		return;
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		ERR("%s (cpu %d): cannot make it non-blocking: %s", what, cpu, log_strerror(errno));
+}
+
 /*
  * Open the reader side of buffer `cpu`.  RB_NO_STREAM from the first cpu
  * past the channel's last buffer: that is how the caller's loop ends (the
@@ -624,6 +638,11 @@ static enum rb_status ustctl_stream_create(struct rb_channel *chan, int cpu, str
 	s->base.cpu = cpu;
 	s->held = USTCTL_HELD_NONE;
 	atomic_fetch_add(&c->nr_streams, 1);
+	/*
+	 * The library's wait fd is a blocking pipe; the consumer reads its
+	 * wake-up bytes from an event loop, which must never block (rb.h).
+	 */
+	set_nonblock(ustctl_stream_wait_fd(&s->base), "stream wait fd", cpu);
 	*out = &s->base;
 	return RB_OK;
 }

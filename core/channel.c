@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * channel.c - channel objects and the RCU channel table (see channel.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <urcu/uatomic.h>
+
+#include "channel.h"
+#include "log.h"
+#include "stream.h"
+
+/* Hash of a channel key (splitmix64 finaliser: keys are small integers). */
+static unsigned long key_hash(uint64_t k)
+{
+	k ^= k >> 30;
+	k *= UINT64_C(0xbf58476d1ce4e5b9);
+	k ^= k >> 27;
+	k *= UINT64_C(0x94d049bb133111eb);
+	k ^= k >> 31;
+	return (unsigned long)k;
+}
+
+/* cds_lfht match function: channel key equality. */
+static int key_match(struct cds_lfht_node *node, const void *key)
+{
+	const struct channel *ch = caa_container_of(node, struct channel, node);
+
+	return ch->key == *(const uint64_t *)key;
+}
+
+/* See channel.h. */
+int channel_table_create(struct consumer *c)
+{
+	c->channels = cds_lfht_new(CONSUMER_CHANNEL_BUCKETS, CONSUMER_CHANNEL_BUCKETS,
+				   CONSUMER_CHANNEL_BUCKETS, 0, NULL);
+	return c->channels ? 0 : -ENOMEM;
+}
+
+/* See channel.h.  No loop runs: every channel left is freed directly. */
+void channel_table_destroy(struct consumer *c)
+{
+	struct cds_lfht_iter it;
+	struct channel *ch;
+
+	if (!c->channels)
+		return;
+	for (;;) {
+		ch = NULL;
+		rcu_read_lock();
+		cds_lfht_first(c->channels, &it);
+		if (cds_lfht_iter_get_node(&it))
+			ch = caa_container_of(cds_lfht_iter_get_node(&it), struct channel, node);
+		rcu_read_unlock();
+		if (!ch)
+			break;
+		channel_free_now(ch);
+	}
+	if (cds_lfht_destroy(c->channels, NULL))
+		ERR("channel table not empty at destroy");
+	c->channels = NULL;
+}
+
+/* See channel.h. */
+struct channel *channel_alloc(struct consumer *c, const struct cmd_ask_channel *a)
+{
+	struct channel *ch = calloc(1, sizeof(*ch));
+
+	if (!ch)
+		return NULL;
+	cds_lfht_node_init(&ch->node);
+	ch->c = c;
+	ch->key = a->key;
+	ch->session_id = a->session_id;
+	ch->session_id_per_pid = a->session_id_per_pid;
+	ch->ust_app_uid = a->ust_app_uid;
+	ch->creds = a->buffer_creds;
+	memcpy(ch->pathname, a->pathname, sizeof(ch->pathname));
+	memcpy(ch->name, a->name, sizeof(ch->name));
+	ch->metadata = a->type == CMD_CHAN_METADATA;
+	ch->monitor = a->monitor;
+	ch->tracefile_size = a->tracefile_size;
+	ch->tracefile_count = a->tracefile_count;
+	ch->monitor_timer_us = a->monitor_timer_us;
+	ch->switch_timer_us = a->switch_timer_us;
+	ch->refcount = 1;
+	ch->poll_wr = -1;
+	CDS_INIT_LIST_HEAD(&ch->private_streams);
+	return ch;
+}
+
+/* See channel.h. */
+int channel_publish(struct channel *ch)
+{
+	struct cds_lfht_node *n;
+
+	rcu_read_lock();
+	n = cds_lfht_add_unique(ch->c->channels, key_hash(ch->key), key_match, &ch->key,
+				&ch->node);
+	rcu_read_unlock();
+	if (n != &ch->node)
+		return -EEXIST;
+	ch->in_table = true;
+	uatomic_inc(&ch->c->st_channels);
+	return 0;
+}
+
+/* See channel.h. */
+struct channel *channel_lookup(struct consumer *c, uint64_t key)
+{
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *n;
+
+	rcu_read_lock();
+	cds_lfht_lookup(c->channels, key_hash(key), key_match, &key, &it);
+	n = cds_lfht_iter_get_node(&it);
+	rcu_read_unlock();
+	return n ? caa_container_of(n, struct channel, node) : NULL;
+}
+
+/* See channel.h. */
+void channel_for_each(struct consumer *c, void (*fn)(struct channel *ch, void *arg), void *arg)
+{
+	struct cds_lfht_iter it;
+	struct channel *ch;
+
+	rcu_read_lock();
+	cds_lfht_for_each_entry(c->channels, &it, ch, node)
+		fn(ch, arg);
+	rcu_read_unlock();
+}
+
+/* See channel.h. */
+unsigned long channel_count(struct consumer *c)
+{
+	long split1, split2;
+	unsigned long n = 0;
+
+	rcu_read_lock();
+	cds_lfht_count_nodes(c->channels, &split1, &n, &split2);
+	rcu_read_unlock();
+	return n;
+}
+
+/* See channel.h. */
+void channel_get(struct channel *ch)
+{
+	uatomic_inc(&ch->refcount);
+}
+
+/* Cmd-loop callback of the last put. */
+static void channel_free_cb(void *arg)
+{
+	struct channel *ch = arg;
+	struct consumer *c = ch->c;
+
+	channel_free_now(ch);
+	consumer_check_quit(c);
+}
+
+/* See channel.h. */
+void channel_put(struct channel *ch)
+{
+	if (uatomic_sub_return(&ch->refcount, 1) != 0)
+		return;
+	if (loop_post(ch->c->env.cmd_loop, "channel free", channel_free_cb, ch))
+		ERR("cannot schedule the free of channel %" PRIu64 "; freed at destroy", ch->key);
+}
+
+/* See channel.h. */
+void channel_drop_cmd_ref(struct channel *ch)
+{
+	if (ch->cmd_ref_dropped)
+		return;
+	ch->cmd_ref_dropped = true;
+	if (ch->hup_src) {
+		loop_remove(ch->c->env.cmd_loop, ch->hup_src);
+		ch->hup_src = NULL;
+	}
+	channel_put(ch);
+}
+
+/* See channel.h. */
+void channel_set_chunk(struct channel *ch, struct chunk *chunk)
+{
+	if (chunk)
+		chunk_ref(chunk);
+	if (ch->chunk)
+		chunk_put(ch->chunk);
+	ch->chunk = chunk;
+}
+
+/* See channel.h. */
+void channel_free_now(struct channel *ch)
+{
+	struct consumer *c = ch->c;
+	struct stream *s, *tmp;
+
+	if (ch->in_table) {
+		rcu_read_lock();
+		cds_lfht_del(c->channels, &ch->node);
+		rcu_read_unlock();
+		ch->in_table = false;
+		uatomic_dec(&c->st_channels);
+		synchronize_rcu();
+	}
+	if (ch->hup_src) {
+		loop_remove(c->env.cmd_loop, ch->hup_src);
+		ch->hup_src = NULL;
+	}
+	cds_list_for_each_entry_safe(s, tmp, &ch->private_streams, node) {
+		cds_list_del(&s->node);
+		stream_free(s);
+	}
+	if (ch->poll_wr >= 0) {
+		close(ch->poll_wr);
+		ch->poll_wr = -1;
+	}
+	if (ch->chunk)
+		chunk_put(ch->chunk);
+	ch->chunk = NULL;
+	DBG("channel %" PRIu64 " freed", ch->key);
+	rb_channel_destroy(ch->rbc);
+	mdcache_destroy(ch->cache);
+	free(ch);
+}

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * cmd_channel.c - ASK_CHANNEL_CREATION, GET_CHANNEL, DESTROY_CHANNEL and the
+ * channel hang-up watch (spec §3.5-3.7, §5.1), cmd loop.
+ */
+#include <string.h>
+
+#include <urcu/uatomic.h>
+
+#include "channel.h"
+#include "conn.h"
+#include "log.h"
+#include "stream.h"
+#include "wire.h"
+
+/* Send the ASK reply STC(code, key, count); non-zero codes count as errors. */
+static void reply_ask(struct consumer *c, int32_t code, uint64_t key, uint32_t count)
+{
+	struct reply_channel rc = { .code = code, .key = key, .stream_count = count };
+	uint8_t b[WIRE_STATUS_CHANNEL_SIZE];
+
+	if (code)
+		consumer_count_error(c);
+	wire_encode_status_channel(&rc, b);
+	conn_send(c->conn, b, sizeof(b));
+}
+
+/* Create every stream of a new channel, opening outputs when monitored with a chunk. */
+static int create_streams(struct channel *ch, struct chunk *chunk, uint32_t *count)
+{
+	struct rb_stream *rbs;
+	struct stream *s;
+	enum rb_status st;
+	int cpu, ret;
+
+	*count = 0;
+	if (ch->metadata && !ch->monitor)
+		return 0;
+	for (cpu = 0;; cpu++) {
+		st = rb_stream_create(ch->rbc, cpu, &rbs);
+		if (st == RB_NO_STREAM)
+			break;
+		if (st != RB_OK) {
+			ERR("channel %" PRIu64 ": stream %d: %s", ch->key, cpu, rb_status_str(st));
+			return -EIO;
+		}
+		s = stream_new(ch, rbs);
+		if (!s) {
+			rb_stream_destroy(rbs);
+			return -ENOMEM;
+		}
+		cds_list_add_tail(&s->node, &ch->private_streams);
+		ch->nr_private++;
+		(*count)++;
+		if (ch->metadata)
+			ch->md_stream = s;
+		if (ch->monitor && chunk) {
+			ret = stream_open_output(s, chunk, false);
+			if (ret)
+				return ret;
+		}
+		if (ch->metadata)
+			break;
+	}
+	return 0;
+}
+
+/* ASK_CHANNEL_CREATION: create the ring buffer and its streams; reply STC. */
+void cmd_ask_channel(struct consumer *c, const struct cmd *cmd)
+{
+	const struct cmd_ask_channel *a = &cmd->u.ask_channel;
+	struct rb_channel_attr attr = { 0 };
+	struct chunk *chunk = NULL;
+	struct channel *ch = NULL;
+	enum rb_status st;
+	uint32_t count = 0;
+	int ret;
+
+	if (a->relayd_id.set) {
+		ERR("ASK_CHANNEL %" PRIu64 " for relayd %" PRIu64
+		    ": streaming to lttng-relayd is not supported yet", a->key, a->relayd_id.value);
+		goto fail;
+	}
+	if (a->output != CMD_OUTPUT_MMAP) {
+		ERR("ASK_CHANNEL %" PRIu64 ": only mmap output is supported", a->key);
+		goto fail;
+	}
+	if (a->shm_path[0] || a->root_shm_path[0])
+		WARN("ASK_CHANNEL %" PRIu64 ": --shm-path is not supported yet; buffers use anonymous memory",
+		     a->key);
+	if (channel_lookup(c, a->key)) {
+		ERR("ASK_CHANNEL: key %" PRIu64 " already in use", a->key);
+		goto fail;
+	}
+	if (a->chunk_id.set) {
+		chunk = chunk_get(c->chunks, a->session_id, a->chunk_id.value);
+		if (!chunk) {
+			ERR("ASK_CHANNEL %" PRIu64 ": unknown trace chunk %" PRIu64, a->key,
+			    a->chunk_id.value);
+			goto fail;
+		}
+	}
+	ch = channel_alloc(c, a);
+	if (!ch) {
+		ERR("ASK_CHANNEL %" PRIu64 ": out of memory", a->key);
+		goto fail;
+	}
+	attr.type = ch->metadata ? RB_CHAN_METADATA : RB_CHAN_PER_CPU;
+	attr.subbuf_size = a->subbuf_size;
+	attr.num_subbuf = a->num_subbuf;
+	attr.overwrite = a->mode == CMD_MODE_OVERWRITE;
+	attr.switch_timer_us = ch->metadata ? 0 : a->switch_timer_us;
+	attr.read_timer_us = a->read_timer_us;
+	attr.chan_id = a->chan_id;
+	memcpy(attr.uuid, a->uuid, RB_UUID_LEN);
+	attr.blocking_timeout_us = a->blocking_timeout_us;
+	attr.stream_fds = NULL;
+	st = rb_channel_create(c->env.rb, &attr, &ch->rbc);
+	if (st != RB_OK) {
+		ERR("ASK_CHANNEL %" PRIu64 ": ring buffer: %s", a->key, rb_status_str(st));
+		ch->rbc = NULL;
+		goto fail;
+	}
+	if (ch->metadata && mdcache_create(&ch->cache)) {
+		ERR("ASK_CHANNEL %" PRIu64 ": metadata cache", a->key);
+		goto fail;
+	}
+	ret = create_streams(ch, chunk, &count);
+	if (ret)
+		goto fail;
+	channel_set_chunk(ch, chunk);
+	if (channel_publish(ch))
+		goto fail;
+	if (chunk)
+		chunk_put(chunk);
+	DBG("channel %" PRIu64 " (%s) created with %u streams", ch->key, ch->name, count);
+	reply_ask(c, CONSUMER_SUCCESS, a->key, count);
+	return;
+fail:
+	if (ch)
+		channel_free_now(ch);
+	if (chunk)
+		chunk_put(chunk);
+	reply_ask(c, CONSUMER_CHANNEL_FAIL, 0, 0);
+}
+
+/* Data loop: close our copies of the stream wakeup fds, then drop the cmd ref. */
+static void channel_hup_data(void *arg)
+{
+	struct channel *ch = arg;
+	struct stream *s;
+
+	cds_list_for_each_entry(s, &ch->c->data_streams, node)
+		if (s->chan == ch)
+			rb_stream_close_wakeup_fd(s->rbs);
+	channel_put(ch);
+}
+
+/*
+ * Everyone released the channel (§5.1), or the session daemon destroyed it:
+ * close our copies of the stream wakeup fds (on the loop owning the
+ * streams) so that the streams hang up too, and drop the cmd loop's ref.
+ */
+static void channel_release(struct channel *ch)
+{
+	struct stream *s;
+
+	if (ch->hup_src) {
+		loop_remove(ch->c->env.cmd_loop, ch->hup_src);
+		ch->hup_src = NULL;
+	}
+	if (ch->cmd_ref_dropped)
+		return;
+	ch->cmd_ref_dropped = true;
+	cds_list_for_each_entry(s, &ch->private_streams, node)
+		rb_stream_close_wakeup_fd(s->rbs);
+	if (ch->monitor && ch->dispatched &&
+	    loop_post(ch->c->env.data_loop, "channel hang-up", channel_hup_data, ch) == 0)
+		return;
+	channel_put(ch);
+}
+
+/* Channel wait fd event (cmd loop). */
+static void channel_hup(void *arg, int fd, unsigned int events)
+{
+	struct channel *ch = arg;
+
+	(void)fd;
+	if (!(events & (LOOP_HUP | LOOP_ERR)))
+		return;
+	DBG("channel %" PRIu64 " hung up", ch->key);
+	channel_release(ch);
+}
+
+/* The data loop took the streams: final status. */
+static void done_get(struct xop *x)
+{
+	conn_reply_status(x->c->conn, CONSUMER_SUCCESS);
+	conn_resume(x->c->conn);
+}
+
+/* GET_CHANNEL: hand the objects to the session daemon, then the streams to the data loop. */
+void cmd_get_channel(struct consumer *c, const struct cmd *cmd)
+{
+	struct channel *ch = channel_lookup(c, cmd->u.channel.key);
+	struct stream *s;
+	enum rb_status st;
+	struct xop *x;
+	int sock;
+
+	if (!ch || ch->metadata || ch->dispatched) {
+		ERR("GET_CHANNEL: no data channel %" PRIu64 " to hand out", cmd->u.channel.key);
+		conn_reply_status(c->conn, CONSUMER_CHAN_NOT_FOUND);
+		return;
+	}
+	if (conn_reply_status(c->conn, CONSUMER_SUCCESS))
+		return;
+	/* The object stream goes out on the command socket itself. */
+	sock = conn_fd(c->conn);
+	st = rb_send_channel(ch->rbc, sock);
+	cds_list_for_each_entry(s, &ch->private_streams, node) {
+		if (st != RB_OK)
+			break;
+		st = rb_send_stream(ch->rbc, s->rbs, sock);
+	}
+	if (st == RB_OK)
+		st = rb_send_stream(ch->rbc, NULL, sock);
+	if (st != RB_OK)
+		ERR("GET_CHANNEL %" PRIu64 ": sending objects: %s", ch->key, rb_status_str(st));
+	rb_channel_close_wakeup_fd(ch->rbc);
+	ch->dispatched = true;
+	if (loop_add_fd(c->env.cmd_loop, rb_channel_wait_fd(ch->rbc), "channel hang-up",
+			channel_hup, ch, &ch->hup_src)) {
+		ERR("GET_CHANNEL %" PRIu64 ": cannot watch the channel for hang-up", ch->key);
+		ch->hup_src = NULL;
+	}
+	if (!ch->monitor) {
+		conn_reply_status(c->conn, CONSUMER_SUCCESS);
+		return;
+	}
+	/* Reply once the data loop owns the streams, so later commands see them. */
+	x = xop_new(c, "GET_CHANNEL hand-off", done_get);
+	if (x) {
+		data_streams_dispatch(ch, x);
+		if (xop_start(x, c->env.data_loop, data_streams_dispatch_cb) == 0) {
+			conn_pause(c->conn);
+			return;
+		}
+	}
+	ERR("GET_CHANNEL %" PRIu64 ": streams not handed to the data loop", ch->key);
+	conn_reply_status(c->conn, CONSUMER_FATAL);
+}
+
+/* DESTROY_CHANNEL: free a channel that never got dispatched.  Always ST(0). */
+void cmd_destroy_channel(struct consumer *c, const struct cmd *cmd)
+{
+	struct channel *ch = channel_lookup(c, cmd->u.channel.key);
+
+	if (!ch) {
+		DBG("DESTROY_CHANNEL: unknown key %" PRIu64, cmd->u.channel.key);
+	} else if (!ch->dispatched && uatomic_read(&ch->refcount) == 1) {
+		channel_free_now(ch);
+		consumer_check_quit(c);
+	} else if (ch->metadata) {
+		channel_drop_cmd_ref(ch);
+	} else {
+		channel_release(ch);
+	}
+	conn_reply_status(c->conn, CONSUMER_SUCCESS);
+}

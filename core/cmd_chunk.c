@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * cmd_chunk.c - CREATE_TRACE_CHUNK, CLOSE_TRACE_CHUNK, TRACE_CHUNK_EXISTS
+ * (spec §3.4), cmd loop.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "conn.h"
+#include "log.h"
+#include "wire.h"
+
+struct chunk_ctx {
+	uint64_t session_id;
+	struct chunk *chunk;
+};
+
+/* Make the new chunk the current one of every channel of its session. */
+static void set_session_chunk(struct channel *ch, void *arg)
+{
+	struct chunk_ctx *x = arg;
+
+	if (ch->session_id == x->session_id)
+		channel_set_chunk(ch, x->chunk);
+}
+
+/* The chunk's domain directory fd arrived: create and register the chunk. */
+static void create_chunk_fd(struct consumer *c, int dirfd)
+{
+	const struct cmd_create_chunk *cc = &c->pending_chunk;
+	struct sink_chunk *sc = NULL;
+	struct chunk *chunk = NULL;
+	struct chunk_ctx x;
+	int ret;
+
+	ret = sink_file_chunk_create(c->env.io, dirfd, cc->creds.value.uid, cc->creds.value.gid,
+				     &sc);
+	if (ret) {
+		ERR("trace chunk %" PRIu64 " of session %" PRIu64 ": %s", cc->chunk_id,
+		    cc->session_id, log_strerror(-ret));
+		close(dirfd);
+		goto fail;
+	}
+	ret = chunk_create(c->chunks, cc->session_id, cc->chunk_id, sc, &chunk);
+	if (ret) {
+		ERR("trace chunk %" PRIu64 " of session %" PRIu64 " not registered: %s",
+		    cc->chunk_id, cc->session_id, log_strerror(-ret));
+		sink_chunk_destroy(sc);
+		goto fail;
+	}
+	x.session_id = cc->session_id;
+	x.chunk = chunk;
+	channel_for_each(c, set_session_chunk, &x);
+	conn_reply_status(c->conn, CONSUMER_SUCCESS);
+	return;
+fail:
+	conn_reply_status(c->conn, CONSUMER_CREATE_TRACE_CHUNK_FAILED);
+}
+
+/* CREATE_TRACE_CHUNK: local = ack, dirfd, result; relayd = refused. */
+void cmd_create_trace_chunk(struct consumer *c, const struct cmd *cmd)
+{
+	const struct cmd_create_chunk *cc = &cmd->u.create_chunk;
+
+	if (cc->relayd_id.set || !cc->creds.set) {
+		ERR("CREATE_TRACE_CHUNK %" PRIu64 " for relayd %" PRIu64
+		    ": streaming to lttng-relayd is not supported yet", cc->chunk_id,
+		    cc->relayd_id.value);
+		conn_reply_status(c->conn, CONSUMER_CREATE_TRACE_CHUNK_FAILED);
+		return;
+	}
+	c->pending_chunk = *cc;
+	if (conn_reply_status(c->conn, CONSUMER_SUCCESS))
+		return;
+	conn_expect_fd(c->conn, create_chunk_fd);
+}
+
+/* Detach a closing chunk from the channels using it. */
+static void detach_chunk(struct channel *ch, void *arg)
+{
+	struct chunk_ctx *x = arg;
+
+	if (ch->chunk == x->chunk)
+		channel_set_chunk(ch, NULL);
+}
+
+/* CLOSE_TRACE_CHUNK reply: header {code, 1} then the empty path "". */
+static void reply_close(struct consumer *c, int32_t code)
+{
+	uint8_t b[WIRE_CLOSE_CHUNK_HEADER_SIZE + 1] = { 0 };
+
+	if (code)
+		consumer_count_error(c);
+	wire_encode_close_chunk_header(code, 1, b);
+	conn_send(c->conn, b, sizeof(b));
+}
+
+/* CLOSE_TRACE_CHUNK: detach, record the close command, drop the sessiond's ref. */
+void cmd_close_trace_chunk(struct consumer *c, const struct cmd *cmd)
+{
+	const struct cmd_close_chunk *cl = &cmd->u.close_chunk;
+	enum chunk_close_command how = CHUNK_CLOSE_NONE;
+	struct chunk_ctx x;
+	int ret;
+
+	if (cl->relayd_id.set) {
+		ERR("CLOSE_TRACE_CHUNK for relayd %" PRIu64
+		    ": streaming to lttng-relayd is not supported yet", cl->relayd_id.value);
+		reply_close(c, CONSUMER_CLOSE_TRACE_CHUNK_FAILED);
+		return;
+	}
+	x.session_id = cl->session_id;
+	x.chunk = chunk_get(c->chunks, cl->session_id, cl->chunk_id);
+	if (!x.chunk) {
+		ERR("CLOSE_TRACE_CHUNK: unknown chunk %" PRIu64 " of session %" PRIu64,
+		    cl->chunk_id, cl->session_id);
+		reply_close(c, CONSUMER_UNKNOWN_TRACE_CHUNK);
+		return;
+	}
+	channel_for_each(c, detach_chunk, &x);
+	chunk_put(x.chunk);
+	if (cl->close_command_set) {
+		switch (cl->close_command) {
+		case CMD_CLOSE_MOVE_TO_COMPLETED: how = CHUNK_CLOSE_MOVE_TO_COMPLETED; break;
+		case CMD_CLOSE_NO_OPERATION: how = CHUNK_CLOSE_NO_OPERATION; break;
+		case CMD_CLOSE_DELETE: how = CHUNK_CLOSE_DELETE; break;
+		}
+	}
+	ret = chunk_close(c->chunks, cl->session_id, cl->chunk_id, how);
+	if (ret) {
+		ERR("CLOSE_TRACE_CHUNK %" PRIu64 ": %s", cl->chunk_id, log_strerror(-ret));
+		reply_close(c, CONSUMER_CLOSE_TRACE_CHUNK_FAILED);
+		return;
+	}
+	reply_close(c, CONSUMER_SUCCESS);
+}
+
+/* TRACE_CHUNK_EXISTS: 126 while registered, else 128; never 0. */
+void cmd_trace_chunk_exists(struct consumer *c, const struct cmd *cmd)
+{
+	const struct cmd_chunk_exists *ce = &cmd->u.chunk_exists;
+	int32_t code;
+
+	if (ce->relayd_id.set) {
+		ERR("TRACE_CHUNK_EXISTS for relayd %" PRIu64 ": unknown relayd (streaming not supported yet)",
+		    ce->relayd_id.value);
+		conn_reply_status(c->conn, CONSUMER_INVALID_PARAMETERS);
+		return;
+	}
+	code = chunk_exists(c->chunks, ce->session_id, ce->chunk_id) ?
+		       CONSUMER_TRACE_CHUNK_EXISTS_LOCAL : CONSUMER_UNKNOWN_TRACE_CHUNK;
+	/* 126/128 are answers, not failures: do not count them as errors. */
+	{
+		uint8_t b[WIRE_STATUS_SIZE];
+
+		wire_encode_status(code, b);
+		conn_send(c->conn, b, sizeof(b));
+	}
+}

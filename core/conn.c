@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * conn.c - the command-socket state machine (see conn.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <urcu/uatomic.h>
+
+#include "conn.h"
+#include "fdpass.h"
+#include "log.h"
+#include "wire.h"
+
+enum conn_state {
+	CONN_READ_MSG,
+	CONN_AWAIT_FD,
+	CONN_AWAIT_BYTES,
+	CONN_PAUSED,
+	CONN_CLOSED,
+};
+
+struct conn {
+	struct consumer *c;
+	int fd;
+	struct loop_source *src;
+	enum conn_state state;
+	uint8_t msg[WIRE_MSG_SIZE];
+	size_t have;
+	struct cmd cmd;
+	conn_fd_fn fd_fn;
+	conn_bytes_fn bytes_fn;
+	uint8_t *payload;
+	size_t need;
+};
+
+static void conn_event(void *arg, int fd, unsigned int events);
+
+typedef void (*handler_fn)(struct consumer *c, const struct cmd *cmd);
+
+/* Handler of each decoded command type. */
+static const handler_fn handlers[CMD_TYPE_COUNT] = {
+	[CMD_INIT] = cmd_init,
+	[CMD_SET_MONITOR_PIPE] = cmd_set_monitor_pipe,
+	[CMD_ADD_RELAYD_SOCKET] = cmd_add_relayd_socket,
+	[CMD_DESTROY_RELAYD] = cmd_destroy_relayd,
+	[CMD_CREATE_TRACE_CHUNK] = cmd_create_trace_chunk,
+	[CMD_CLOSE_TRACE_CHUNK] = cmd_close_trace_chunk,
+	[CMD_TRACE_CHUNK_EXISTS] = cmd_trace_chunk_exists,
+	[CMD_ASK_CHANNEL] = cmd_ask_channel,
+	[CMD_GET_CHANNEL] = cmd_get_channel,
+	[CMD_DESTROY_CHANNEL] = cmd_destroy_channel,
+	[CMD_SETUP_METADATA] = cmd_setup_metadata,
+	[CMD_PUSH_METADATA] = cmd_push_metadata,
+	[CMD_CLOSE_METADATA] = cmd_close_metadata,
+	[CMD_FLUSH_CHANNEL] = cmd_flush_channel,
+	[CMD_CLEAR_QUIESCENT_CHANNEL] = cmd_clear_quiescent,
+	[CMD_CLEAR_CHANNEL] = cmd_clear_channel,
+	[CMD_OPEN_CHANNEL_PACKETS] = cmd_open_channel_packets,
+	[CMD_DATA_PENDING] = cmd_data_pending,
+	[CMD_DISCARDED_EVENTS] = cmd_channel_stats,
+	[CMD_LOST_PACKETS] = cmd_channel_stats,
+	[CMD_SNAPSHOT_CHANNEL] = cmd_snapshot_channel,
+	[CMD_ROTATE_CHANNEL] = cmd_rotate_channel,
+};
+
+/* See conn.h. */
+int conn_create(struct consumer *c, int fd, struct conn **out)
+{
+	struct conn *conn = calloc(1, sizeof(*conn));
+	int ret;
+
+	if (!conn)
+		return -ENOMEM;
+	conn->c = c;
+	conn->fd = fd;
+	conn->state = CONN_READ_MSG;
+	ret = loop_add_fd(c->env.cmd_loop, fd, "sessiond command", conn_event, conn, &conn->src);
+	if (ret) {
+		free(conn);
+		return ret;
+	}
+	*out = conn;
+	return 0;
+}
+
+/* See conn.h. */
+void conn_destroy(struct conn *conn)
+{
+	if (!conn)
+		return;
+	if (conn->src)
+		loop_remove(conn->c->env.cmd_loop, conn->src);
+	if (conn->fd >= 0)
+		close(conn->fd);
+	free(conn->payload);
+	free(conn);
+}
+
+/* Stop reading for good (EOF or socket error) and start the quit sequence. */
+static void conn_close(struct conn *conn)
+{
+	if (conn->src) {
+		loop_remove(conn->c->env.cmd_loop, conn->src);
+		conn->src = NULL;
+	}
+	conn->state = CONN_CLOSED;
+	free(conn->payload);
+	conn->payload = NULL;
+	consumer_begin_quit(conn->c);
+}
+
+/* See conn.h. */
+void conn_expect_fd(struct conn *conn, conn_fd_fn fn)
+{
+	conn->fd_fn = fn;
+	conn->state = CONN_AWAIT_FD;
+}
+
+/* See conn.h.  Returns -ENOMEM when the payload buffer cannot be had. */
+int conn_expect_bytes(struct conn *conn, size_t len, conn_bytes_fn fn)
+{
+	free(conn->payload);
+	conn->payload = malloc(len ? len : 1);
+	if (!conn->payload)
+		return -ENOMEM;
+	conn->need = len;
+	conn->have = 0;
+	conn->bytes_fn = fn;
+	conn->state = CONN_AWAIT_BYTES;
+	return 0;
+}
+
+/* See conn.h. */
+void conn_pause(struct conn *conn)
+{
+	if (conn->state == CONN_CLOSED)
+		return;
+	if (conn->src) {
+		loop_remove(conn->c->env.cmd_loop, conn->src);
+		conn->src = NULL;
+	}
+	conn->state = CONN_PAUSED;
+}
+
+/* See conn.h. */
+void conn_resume(struct conn *conn)
+{
+	if (conn->state != CONN_PAUSED)
+		return;
+	conn->state = CONN_READ_MSG;
+	conn->have = 0;
+	if (loop_add_fd(conn->c->env.cmd_loop, conn->fd, "sessiond command", conn_event, conn,
+			&conn->src)) {
+		ERR("cannot watch the command socket again; quitting");
+		conn->src = NULL;
+		conn_close(conn);
+	}
+}
+
+/* See conn.h. */
+int conn_fd(const struct conn *conn)
+{
+	return conn->fd;
+}
+
+/* See conn.h. */
+int conn_send(struct conn *conn, const void *buf, size_t len)
+{
+	int ret = fdpass_send_all(conn->fd, buf, len);
+
+	if (ret)
+		PERROR_NUM(-ret, "reply to the session daemon");
+	return ret;
+}
+
+/* See conn.h. */
+int conn_reply_status(struct conn *conn, int32_t code)
+{
+	uint8_t b[WIRE_STATUS_SIZE];
+
+	if (code != 0)
+		consumer_count_error(conn->c);
+	wire_encode_status(code, b);
+	return conn_send(conn, b, sizeof(b));
+}
+
+/*
+ * A message that does not decode: answer in the shape its cmd_type expects,
+ * so the session daemon stays in step.  Unknown types get ST(125): stock
+ * sends nothing there and would leave the session daemon waiting forever.
+ */
+static void reply_decode_error(struct conn *conn, int err)
+{
+	uint32_t type;
+	uint64_t key;
+	uint8_t b[WIRE_STATUS_CHANNEL_SIZE];
+	struct reply_channel rc = { .code = CONSUMER_CHANNEL_FAIL };
+	int32_t code = CONSUMER_INVALID_PARAMETERS;
+
+	memcpy(&type, conn->msg + WIRE_OFF_CMD_TYPE, sizeof(type));
+	ERR("undecodable command (cmd_type %u): %s; answering with an error", type,
+	    wire_strerror(err));
+	switch (type) {
+	case WIRE_CMD_DATA_PENDING:
+		wire_encode_i32(0, b);
+		conn_send(conn, b, WIRE_I32_SIZE);
+		consumer_count_error(conn->c);
+		return;
+	case WIRE_CMD_DISCARDED_EVENTS:
+	case WIRE_CMD_LOST_PACKETS:
+		wire_encode_u64(0, b);
+		conn_send(conn, b, WIRE_U64_SIZE);
+		consumer_count_error(conn->c);
+		return;
+	case WIRE_CMD_ASK_CHANNEL_CREATION:
+		memcpy(&key, conn->msg + WIRE_OFF_ASK_KEY, sizeof(key));
+		rc.key = key;
+		wire_encode_status_channel(&rc, b);
+		conn_send(conn, b, WIRE_STATUS_CHANNEL_SIZE);
+		consumer_count_error(conn->c);
+		return;
+	case WIRE_CMD_CLOSE_TRACE_CHUNK: {
+		uint8_t h[WIRE_CLOSE_CHUNK_HEADER_SIZE + 1] = { 0 };
+
+		wire_encode_close_chunk_header(CONSUMER_CLOSE_TRACE_CHUNK_FAILED, 1, h);
+		conn_send(conn, h, sizeof(h));
+		consumer_count_error(conn->c);
+		return;
+	}
+	case WIRE_CMD_GET_CHANNEL: code = CONSUMER_CHAN_NOT_FOUND; break;
+	case WIRE_CMD_PUSH_METADATA:
+	case WIRE_CMD_SETUP_METADATA: code = CONSUMER_ERROR_METADATA; break;
+	case WIRE_CMD_CREATE_TRACE_CHUNK: code = CONSUMER_CREATE_TRACE_CHUNK_FAILED; break;
+	case WIRE_CMD_ADD_RELAYD_SOCKET: code = CONSUMER_ERROR_RECV_FD; break;
+	case WIRE_CMD_DESTROY_RELAYD: code = CONSUMER_RELAYD_FAIL; break;
+	case WIRE_CMD_FLUSH_CHANNEL:
+	case WIRE_CMD_CLEAR_QUIESCENT_CHANNEL:
+	case WIRE_CMD_CLOSE_METADATA: code = CONSUMER_ERR_UST_CHAN_NOT_FOUND; break;
+	case WIRE_CMD_ROTATE_CHANNEL: code = CONSUMER_ROTATION_FAIL; break;
+	case WIRE_CMD_SNAPSHOT_CHANNEL: code = CONSUMER_SNAPSHOT_FAILED; break;
+	case WIRE_CMD_CLEAR_CHANNEL: code = CONSUMER_FATAL; break;
+	case WIRE_CMD_OPEN_CHANNEL_PACKETS: code = CONSUMER_UNKNOWN_ERROR; break;
+	default: break;
+	}
+	conn_reply_status(conn, code);
+}
+
+/* A whole message arrived: decode and dispatch. */
+static void conn_dispatch(struct conn *conn)
+{
+	int ret;
+
+	conn->have = 0;
+	uatomic_inc(&conn->c->st_commands);
+	ret = wire_decode(conn->msg, &conn->cmd);
+	if (ret || conn->cmd.type <= CMD_INVALID || conn->cmd.type >= CMD_TYPE_COUNT ||
+	    !handlers[conn->cmd.type]) {
+		reply_decode_error(conn, ret ? ret : WIRE_ERR_UNKNOWN_CMD);
+		return;
+	}
+	DBG("command %s", wire_cmd_name(conn->cmd.type));
+	handlers[conn->cmd.type](conn->c, &conn->cmd);
+}
+
+/* Readable command socket: one non-blocking step of the state machine. */
+static void conn_event(void *arg, int fd, unsigned int events)
+{
+	struct conn *conn = arg;
+	ssize_t n;
+	int rfd = -1;
+
+	(void)events;
+	switch (conn->state) {
+	case CONN_READ_MSG:
+		n = recv(fd, conn->msg + conn->have, WIRE_MSG_SIZE - conn->have, MSG_DONTWAIT);
+		break;
+	case CONN_AWAIT_BYTES:
+		n = recv(fd, conn->payload + conn->have, conn->need - conn->have, MSG_DONTWAIT);
+		break;
+	case CONN_AWAIT_FD:
+		n = fdpass_recv_fds(fd, &rfd, 1);
+		if (n == 1) {
+			conn->state = CONN_READ_MSG;
+			conn->fd_fn(conn->c, rfd);
+			return;
+		}
+		if (n < 0)
+			ERR("expected a file descriptor from the session daemon: %s",
+			    log_strerror((int)-n));
+		conn_close(conn);
+		return;
+	default:
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (n < 0)
+			PERROR_NUM(errno, "command socket");
+		else if (conn->have)
+			ERR("command socket closed in the middle of a message");
+		DBG("command socket closed: quitting");
+		conn_close(conn);
+		return;
+	}
+	if (conn->state == CONN_READ_MSG) {
+		conn->have += (size_t)n;
+		if (conn->have == WIRE_MSG_SIZE)
+			conn_dispatch(conn);
+		return;
+	}
+	conn->have += (size_t)n;
+	if (conn->have == conn->need) {
+		uint8_t *buf = conn->payload;
+		size_t len = conn->need;
+
+		conn->payload = NULL;
+		conn->have = 0;
+		conn->state = CONN_READ_MSG;
+		conn->bytes_fn(conn->c, buf, len);
+		free(buf);
+	}
+}

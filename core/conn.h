@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * conn.h - the command-socket connection: a non-blocking state machine on
+ * the cmd loop.
+ *
+ * States:
+ *   READ_MSG     accumulate one 12690-byte message (MSG_DONTWAIT reads,
+ *                partial messages kept across readiness events), decode,
+ *                dispatch to the handler;
+ *   AWAIT_FD     a handler acknowledged and expects FD[1] next;
+ *   AWAIT_BYTES  a handler expects N payload bytes next;
+ *   PAUSED       a reply is pending (deferred completion): the socket is not
+ *                watched until conn_resume().
+ * Replies are small and sent with the blocking exact-size helpers.
+ * End of stream (or a socket error) in any reading state starts the quit
+ * sequence (consumer_begin_quit).
+ */
+#ifndef SLUICE_CORE_CONN_H
+#define SLUICE_CORE_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consumer_priv.h"
+
+typedef void (*conn_fd_fn)(struct consumer *c, int fd);
+typedef void (*conn_bytes_fn)(struct consumer *c, uint8_t *buf, size_t len);
+
+/* Start watching `fd` (owned from now on).  0 / -errno. */
+int conn_create(struct consumer *c, int fd, struct conn **out);
+/* Stop and free; closes the socket.  NULL is a no-op. */
+void conn_destroy(struct conn *conn);
+
+/* Handler continuations: what the next item on the socket is. */
+void conn_expect_fd(struct conn *conn, conn_fd_fn fn);
+int conn_expect_bytes(struct conn *conn, size_t len, conn_bytes_fn fn);
+/* Reply pending: stop reading until conn_resume(). */
+void conn_pause(struct conn *conn);
+void conn_resume(struct conn *conn);
+
+/* The socket (GET_CHANNEL writes the object stream on it). */
+int conn_fd(const struct conn *conn);
+
+/* Blocking replies.  Return 0 or -errno (logged). */
+int conn_send(struct conn *conn, const void *buf, size_t len);
+/* ST(code); a non-zero code counts as a command error. */
+int conn_reply_status(struct conn *conn, int32_t code);
+
+#endif /* SLUICE_CORE_CONN_H */

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * data_stream.c - dispatched data streams on the data loop: wake-ups,
+ * consumption, rotation at the rotate position, hang-up (spec §5.1, §6.1,
+ * §3.11).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <urcu/uatomic.h>
+
+#include "channel.h"
+#include "log.h"
+#include "stream.h"
+
+static void data_stream_event(void *arg, int fd, unsigned int events);
+
+/* See consumer_priv.h (data loop): take ownership of the streams and watch them. */
+void data_streams_dispatch_cb(void *arg)
+{
+	struct xop *x = arg;
+	struct consumer *c = x->c;
+	struct channel *ch = x->ch;
+	struct stream *s, *tmp;
+
+	cds_list_for_each_entry_safe(s, tmp, &x->streams, node) {
+		cds_list_del(&s->node);
+		cds_list_add_tail(&s->node, &c->data_streams);
+		s->dispatched = true;
+		ch->nr_data_streams++;
+		if (loop_add_fd(c->env.data_loop, s->wait_fd, s->name, data_stream_event, s,
+				&s->src)) {
+			ERR("stream %s: cannot watch its wait fd", s->name);
+			s->src = NULL;
+		}
+	}
+	if (ch->monitor_timer_us && !ch->monitor_timer && monitor_timer_start(ch))
+		ERR("channel %" PRIu64 ": monitor timer not started", ch->key);
+	xop_complete(x);
+}
+
+/* See consumer_priv.h (cmd loop). */
+void data_streams_dispatch(struct channel *ch, struct xop *x)
+{
+	struct stream *s, *tmp;
+
+	x->ch = ch;
+	cds_list_for_each_entry_safe(s, tmp, &ch->private_streams, node) {
+		cds_list_del(&s->node);
+		cds_list_add_tail(&s->node, &x->streams);
+		channel_get(ch);
+	}
+	ch->nr_private = 0;
+}
+
+/* See consumer_priv.h. */
+void stream_rotate_now(struct stream *s)
+{
+	struct chunk *target = s->rotate_chunk;
+
+	s->rotate_pending = false;
+	s->rotate_chunk = NULL;
+	DBG("stream %s rotates to %s", s->name, target ? "a new chunk" : "no chunk");
+	stream_close_output(s);
+	if (target) {
+		if (stream_open_output(s, target, false))
+			ERR("stream %s: cannot open its output in the new chunk", s->name);
+		chunk_put(target);
+	}
+}
+
+/* Rotate now if the next packet belongs to the next chunk. */
+static void maybe_rotate(struct stream *s)
+{
+	uint64_t next = s->stats.last_seq_valid ? s->stats.last_seq + 1 : 0;
+
+	if (s->rotate_pending && next >= s->rotate_pos)
+		stream_rotate_now(s);
+}
+
+/* Consume and drop one packet (stream without output).  1, 0 no data, <0 error. */
+static int discard_one(struct stream *s)
+{
+	uint64_t seq;
+
+	if (rb_get_next_subbuf(s->rbs) != RB_OK)
+		return 0;
+	if (rb_sequence_number(s->rbs, &seq) == RB_OK) {
+		s->stats.last_seq = seq;
+		s->stats.last_seq_valid = true;
+	}
+	if (rb_put_next_subbuf(s->rbs) != RB_OK) {
+		rb_put_subbuf(s->rbs);
+		return -EIO;
+	}
+	return 1;
+}
+
+/* See consumer_priv.h. */
+int data_stream_consume(struct stream *s)
+{
+	int ret;
+
+	for (;;) {
+		maybe_rotate(s);
+		if (!s->out)
+			ret = discard_one(s);
+		else if (s->rotate_pending)
+			ret = stream_drain(s->rbs, s->out, &s->stats, 1);
+		else
+			ret = stream_drain(s->rbs, s->out, &s->stats, 0);
+		if (ret > 0 && s->out)
+			s->opened_in_chunk = true;
+		if (ret <= 0 || !s->rotate_pending)
+			return ret < 0 ? ret : 0;
+	}
+}
+
+/* Read the wake-up bytes of a data stream's wait fd. */
+static void drain_wakeups(int fd)
+{
+	char buf[64];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+/* Remove a hung-up stream: flush, drain, close, drop refs (§5.1). */
+static void data_stream_hangup(struct stream *s)
+{
+	struct channel *ch = s->chan;
+	int ret;
+
+	DBG("stream %s hung up", s->name);
+	if (s->src) {
+		loop_remove(ch->c->env.data_loop, s->src);
+		s->src = NULL;
+	}
+	maybe_rotate(s);
+	if (s->out && !s->rotate_pending) {
+		ret = stream_final_flush_and_drain(s->rbs, s->out, &s->stats, &s->quiescent);
+		if (ret < 0)
+			ERR("stream %s: final drain failed", s->name);
+	} else {
+		if (!s->quiescent && rb_flush(s->rbs, false) == RB_OK)
+			s->quiescent = true;
+		data_stream_consume(s);
+	}
+	cds_list_del(&s->node);
+	ch->nr_data_streams--;
+	if (ch->nr_data_streams == 0)
+		monitor_timer_stop(ch);
+	stream_free(s);
+	channel_put(ch);
+}
+
+/* Wait fd event of a dispatched data stream. */
+static void data_stream_event(void *arg, int fd, unsigned int events)
+{
+	struct stream *s = arg;
+
+	if (events & LOOP_IN) {
+		drain_wakeups(fd);
+		if (data_stream_consume(s))
+			ERR("stream %s: consumption failed; retried on the next wake-up", s->name);
+	}
+	if (events & (LOOP_HUP | LOOP_ERR))
+		data_stream_hangup(s);
+}
+
+/* See consumer_priv.h: no loop runs any more. */
+void data_streams_destroy_all(struct consumer *c)
+{
+	struct stream *s, *tmp;
+
+	cds_list_for_each_entry_safe(s, tmp, &c->data_streams, node) {
+		struct channel *ch = s->chan;
+
+		if (s->src)
+			loop_remove(c->env.data_loop, s->src);
+		s->src = NULL;
+		cds_list_del(&s->node);
+		ch->nr_data_streams--;
+		if (ch->nr_data_streams == 0)
+			monitor_timer_stop(ch);
+		stream_free(s);
+		uatomic_dec(&ch->refcount);
+	}
+}

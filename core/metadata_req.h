@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * metadata_req.h - requests to the session daemon on the metadata socket
+ * (spec §4.2), as a non-blocking state machine of the cmd loop,
+ * independent of the command socket.
+ *
+ * Requests are queued and served one at a time: send the 32-byte request,
+ * read the answering MSG as it arrives (PUSH_METADATA, or the "no registry"
+ * cmd_type 12), acknowledge, read the payload, store it in the channel's
+ * metadata cache, wake the metadata stream and, when asked, wait until the
+ * stream has flushed it; then the final status and the request's callback.
+ * Everything here runs on the cmd loop.
+ */
+#ifndef SLUICE_CORE_METADATA_REQ_H
+#define SLUICE_CORE_METADATA_REQ_H
+
+#include "consumer_priv.h"
+
+/* Result callback: code 0 on success, else a consumer_code (cmd loop). */
+typedef void (*metadata_req_fn)(struct consumer *c, void *arg, int32_t code);
+
+int metadata_req_create(struct consumer *c, int fd, struct metadata_req **out);
+/* Forget the socket without closing it (consumer_create failure path). */
+void metadata_req_release_fd(struct metadata_req *m);
+/* Free; closes the socket; pending requests are dropped without callback. */
+void metadata_req_destroy(struct metadata_req *m);
+/*
+ * Queue a request for metadata channel `key`.  fn runs exactly once unless
+ * the requester is destroyed first.  Returns 0 or -errno (fn not called).
+ */
+int metadata_req_submit(struct metadata_req *m, uint64_t key, bool wait_flush,
+			metadata_req_fn fn, void *arg);
+/* Quit: finish every queued request with CONSUMER_FATAL (the active one too). */
+void metadata_req_cancel_all(struct metadata_req *m);
+/* Wake metadata channel ch's stream (one byte in its poll pipe; EAGAIN ignored). */
+void metadata_wake_stream(struct channel *ch);
+
+#endif /* SLUICE_CORE_METADATA_REQ_H */

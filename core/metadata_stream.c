@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * metadata_stream.c - dispatched metadata streams on the metadata loop:
+ * poll-pipe wake-ups pump the cache to the output, rotation rewrites the
+ * whole cache into the new chunk, hang-up of the poll pipe (CLOSE_METADATA
+ * or quit) flushes and deletes the stream; the metadata switch timer asks
+ * the session daemon for metadata (spec §4, §5.1, §5.2).
+ *
+ * A metadata stream without an output (no chunk yet, or rotated to
+ * nothing) detaches from its cache, so PUSH_METADATA replies at once and
+ * DATA_PENDING does not wait for it; it attaches again when a rotation
+ * gives it a chunk.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <urcu/uatomic.h>
+
+#include "channel.h"
+#include "log.h"
+#include "metadata_req.h"
+#include "stream.h"
+
+static void metadata_stream_event(void *arg, int fd, unsigned int events);
+
+/* Attach the pump to the stream's current output (metadata loop). */
+static void pump_attach(struct stream *s)
+{
+	int ret;
+
+	if (s->pump_ready || !s->out)
+		return;
+	ret = metadata_pump_init(&s->pump, s->chan->cache, s->chan->rbc, s->rbs, s->out);
+	if (ret) {
+		ERR("metadata stream of channel %" PRIu64 ": pump: %s", s->chan->key,
+		    log_strerror(-ret));
+		return;
+	}
+	s->pump_ready = true;
+}
+
+/* Metadata switch timer: post a metadata request (flush wait) to the cmd loop. */
+struct switch_req {
+	struct consumer *c;
+	uint64_t key;
+};
+
+/* Cmd loop: a failed request stops the timer (§5.2) at its next tick. */
+static void switch_req_done(struct consumer *c, void *arg, int32_t code)
+{
+	struct switch_req *r = arg;
+	struct channel *ch;
+
+	if (code) {
+		WARN("metadata request of the switch timer of channel %" PRIu64
+		     " failed (%d): timer stopped", r->key, code);
+		ch = channel_lookup(c, r->key);
+		if (ch)
+			uatomic_set(&ch->switch_timer_failed, true);
+	}
+	free(r);
+}
+
+/* Cmd loop: queue the timer's metadata request (flush wait). */
+static void switch_req_cmd(void *arg)
+{
+	struct switch_req *r = arg;
+
+	if (r->c->quitting || metadata_req_submit(r->c->mreq, r->key, true, switch_req_done, r))
+		free(r);
+}
+
+/* Metadata loop tick: hand a request to the cmd loop, or stop after a failure. */
+static void switch_timer_cb(void *arg)
+{
+	struct stream *s = arg;
+	struct switch_req *r;
+
+	if (uatomic_read(&s->chan->switch_timer_failed)) {
+		loop_remove(s->chan->c->env.metadata_loop, s->chan->switch_timer);
+		s->chan->switch_timer = NULL;
+		return;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return;
+	r->c = s->chan->c;
+	r->key = s->chan->key;
+	if (loop_post(r->c->env.cmd_loop, "metadata switch timer", switch_req_cmd, r))
+		free(r);
+}
+
+/* See consumer_priv.h (metadata loop): take the stream. */
+void metadata_stream_dispatch_cb(void *arg)
+{
+	struct xop *x = arg;
+	struct channel *ch = x->ch;
+	struct consumer *c = ch->c;
+	struct stream *s = ch->md_stream;
+
+	cds_list_del(&s->node);
+	cds_list_add_tail(&s->node, &c->metadata_streams);
+	s->dispatched = true;
+	pump_attach(s);
+	if (!s->pump_ready)
+		mdcache_stream_close(ch->cache);
+	if (loop_add_fd(c->env.metadata_loop, s->wait_fd, "metadata stream", metadata_stream_event,
+			s, &s->src)) {
+		ERR("metadata stream of channel %" PRIu64 ": cannot watch it", ch->key);
+		s->src = NULL;
+	}
+	if (ch->switch_timer_us &&
+	    loop_add_timer(c->env.metadata_loop, (uint64_t)ch->switch_timer_us * 1000,
+			   (uint64_t)ch->switch_timer_us * 1000, "metadata switch timer",
+			   switch_timer_cb, s, &ch->switch_timer)) {
+		ERR("channel %" PRIu64 ": metadata switch timer not started", ch->key);
+		ch->switch_timer = NULL;
+	}
+	metadata_stream_pump(s);
+	xop_complete(x);
+}
+
+/* See consumer_priv.h (cmd loop). */
+void metadata_stream_dispatch(struct channel *ch, struct xop *x)
+{
+	struct stream *s = ch->md_stream;
+
+	x->ch = ch;
+	cds_list_del(&s->node);
+	cds_list_add_tail(&s->node, &x->streams);
+	ch->nr_private = 0;
+	channel_get(ch);
+	ch->dispatched = true;
+}
+
+/* See consumer_priv.h. */
+void metadata_stream_pump(struct stream *s)
+{
+	int ret;
+
+	if (!s->pump_ready)
+		return;
+	ret = metadata_pump(&s->pump);
+	if (ret < 0)
+		ERR("metadata stream of channel %" PRIu64 ": %s; retried on the next wake-up",
+		    s->chan->key, log_strerror(-ret));
+}
+
+/* Stop writing: the stream has no output any more. */
+static void detach_output(struct stream *s)
+{
+	if (s->pump_ready) {
+		metadata_pump_fini(&s->pump);
+		s->pump_ready = false;
+	}
+	stream_close_output(s);
+	mdcache_stream_close(s->chan->cache);
+}
+
+/* See consumer_priv.h. */
+void metadata_stream_rotate(struct stream *s, struct chunk *target)
+{
+	struct sink_stream_params p = {
+		.pathname = s->chan->pathname,
+		.name = s->name,
+	};
+	struct sink_stream *nout = NULL;
+	int ret;
+
+	metadata_stream_pump(s);
+	if (!target || target == s->chunk) {
+		detach_output(s);
+		return;
+	}
+	ret = sink_stream_open(chunk_sink(target), &p, &nout);
+	if (ret) {
+		ERR("metadata stream of channel %" PRIu64 ": no output in the new chunk", s->chan->key);
+		detach_output(s);
+		return;
+	}
+	if (s->pump_ready) {
+		ret = metadata_pump_reset_for_rotation(&s->pump, nout);
+		if (ret) {
+			sink_stream_close(nout);
+			ERR("metadata stream of channel %" PRIu64 ": rotation failed", s->chan->key);
+			return;
+		}
+		stream_close_output(s);
+		s->out = nout;
+		chunk_ref(target);
+		s->chunk = target;
+	} else {
+		s->out = nout;
+		chunk_ref(target);
+		s->chunk = target;
+		if (mdcache_stream_open(s->chan->cache))
+			WARN("metadata cache of channel %" PRIu64 " already attached", s->chan->key);
+		pump_attach(s);
+	}
+	metadata_stream_pump(s);
+}
+
+/* Delete a metadata stream: last pump, close, drop the channel ref. */
+static void metadata_stream_delete(struct stream *s)
+{
+	struct channel *ch = s->chan;
+
+	if (s->src) {
+		loop_remove(ch->c->env.metadata_loop, s->src);
+		s->src = NULL;
+	}
+	if (ch->switch_timer) {
+		loop_remove(ch->c->env.metadata_loop, ch->switch_timer);
+		ch->switch_timer = NULL;
+	}
+	metadata_stream_pump(s);
+	detach_output(s);
+	cds_list_del(&s->node);
+	stream_free(s);
+	channel_put(ch);
+}
+
+/* Poll pipe event: bytes = wake-ups, hang-up = close. */
+static void metadata_stream_event(void *arg, int fd, unsigned int events)
+{
+	struct stream *s = arg;
+	char buf[64];
+
+	if (events & LOOP_IN) {
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;
+		metadata_stream_pump(s);
+	}
+	if (events & (LOOP_HUP | LOOP_ERR))
+		metadata_stream_delete(s);
+}
+
+/* See consumer_priv.h: no loop runs any more. */
+void metadata_streams_destroy_all(struct consumer *c)
+{
+	struct stream *s, *tmp;
+
+	cds_list_for_each_entry_safe(s, tmp, &c->metadata_streams, node) {
+		struct channel *ch = s->chan;
+
+		if (s->src)
+			loop_remove(c->env.metadata_loop, s->src);
+		s->src = NULL;
+		if (ch->switch_timer)
+			loop_remove(c->env.metadata_loop, ch->switch_timer);
+		ch->switch_timer = NULL;
+		detach_output(s);
+		cds_list_del(&s->node);
+		stream_free(s);
+		ch->refcount--;
+	}
+}

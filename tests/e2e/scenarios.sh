@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# scenarios.sh - the end-to-end scenarios.  Each scenario_<name> runs against the consumer
+# daemon in $CONSUMERD, with a fresh session daemon, and returns non-zero on any failed check.
+# Counts are exact wherever lttng guarantees them (blocking channels lose nothing).
+
+# Per-UID buffers, blocking channel: every emitted event is in the trace.
+scenario_per_uid() {
+	local n
+	lt create s --output="$E2E_HOME/trace" &&
+	lt enable-channel -u c0 --blocking-timeout=inf &&
+	lt enable-event -u -c c0 'sluice_app:*' &&
+	lt start || return 1
+	n=$(app -n 20000 -t 2) || return 1
+	lt stop && lt destroy || return 1
+	check "events recorded = emitted" "$n" "$(bt_count "$E2E_HOME/trace")"
+}
+
+# Per-PID buffers: two apps one after the other, then two at once.
+scenario_buffers_pid() {
+	local a b
+	lt create s --output="$E2E_HOME/trace" &&
+	lt enable-channel -u c0 --buffers-pid --blocking-timeout=inf &&
+	lt enable-event -u -c c0 'sluice_app:*' &&
+	lt start || return 1
+	a=$(app -n 3000) && b=$(app -n 4000) || return 1
+	app_bg "$E2E_DIR/c1" -n 5000 -t 2
+	local p1=$LAST_APP_PID
+	app_bg "$E2E_DIR/c2" -n 6000
+	wait_pid "$p1" 60 && wait_pid "$LAST_APP_PID" 60 || return 1
+	lt stop && lt destroy || return 1
+	check "per-app directories" 4 "$(find "$E2E_HOME/trace/ust/pid" -mindepth 1 -maxdepth 1 -type d | wc -l)" &&
+	check "events recorded = emitted" "$((a + b + $(cat "$E2E_DIR/c1") + $(cat "$E2E_DIR/c2")))" \
+		"$(bt_count "$E2E_HOME/trace")"
+}
+
+# Snapshot session: two records while the app runs; each record is a readable trace.
+scenario_snapshot() {
+	local d c
+	lt create s --snapshot --output="$E2E_HOME/snap" &&
+	lt enable-event -u 'sluice_app:*' &&
+	lt start || return 1
+	app_bg "$E2E_DIR/count" -n 4000 -d 500
+	sleep 0.5
+	lt snapshot record && sleep 0.3 && lt snapshot record || return 1
+	wait_pid "$LAST_APP_PID" 60 || return 1
+	lt stop && lt destroy || return 1
+	check "snapshot records" 2 "$(find "$E2E_HOME/snap" -mindepth 1 -maxdepth 1 -type d | wc -l)" || return 1
+	for d in "$E2E_HOME"/snap/*/; do
+		c=$(bt_count "$d") || return 1
+		[ "$c" -gt 0 ] || { echo "  FAIL: empty snapshot $d"; return 1; }
+		echo "  ok: snapshot $(basename "$d") has $c events"
+	done
+}
+
+# Tracefile size/count: files rotate as _0, _1, ... and at most `count` are kept.
+scenario_tracefile() {
+	local files
+	lt create s --output="$E2E_HOME/trace" &&
+	lt enable-channel -u c0 --subbuf-size=16384 --tracefile-size=32768 --tracefile-count=3 \
+		--blocking-timeout=inf &&
+	lt enable-event -u -c c0 'sluice_app:*' &&
+	lt start || return 1
+	app -n 20000 -t 1 >/dev/null && lt stop && lt destroy || return 1
+	files=$(find "$E2E_HOME/trace" -name 'c0_0_*' ! -name '*.idx' | wc -l)
+	check "tracefiles of cpu 0 kept (count 3)" 3 "$files" &&
+	check "index files of cpu 0" 3 "$(find "$E2E_HOME/trace" -name 'c0_0_*.idx' | wc -l)" &&
+	bt_count "$E2E_HOME/trace" >/dev/null
+}
+
+# Rotation mid-run: every archived chunk is readable and events across chunks = emitted.
+scenario_rotate() {
+	local total=0 d c
+	lt create s --output="$E2E_HOME/trace" &&
+	lt enable-channel -u c0 --blocking-timeout=inf &&
+	lt enable-event -u -c c0 'sluice_app:*' &&
+	lt start || return 1
+	app_bg "$E2E_DIR/count" -n 6000 -d 200
+	sleep 0.4
+	lt rotate || return 1
+	wait_pid "$LAST_APP_PID" 60 || return 1
+	lt stop && lt rotate && lt destroy || return 1
+	for d in "$E2E_HOME"/trace/archives/*/; do
+		c=$(bt_count "$d") || return 1
+		total=$((total + c))
+	done
+	check "archived chunks" 2 "$(find "$E2E_HOME/trace/archives" -mindepth 1 -maxdepth 1 -type d | wc -l)" &&
+	check "events across chunks = emitted" "$(cat "$E2E_DIR/count")" "$total"
+}
+
+# Clear: what was recorded before `lttng clear` is gone, what comes after is all there.
+scenario_clear() {
+	local n
+	lt create s --output="$E2E_HOME/trace" &&
+	lt enable-channel -u c0 --blocking-timeout=inf &&
+	lt enable-event -u -c c0 'sluice_app:*' &&
+	lt start || return 1
+	app -n 3000 >/dev/null && lt clear || return 1
+	n=$(app -n 700) || return 1
+	lt stop && lt destroy || return 1
+	check "events after clear" "$n" "$(bt_count "$E2E_HOME/trace")"
+}
+
+# An app killed with SIGKILL mid-trace: the trace stays readable.
+scenario_app_killed() {
+	local c
+	lt create s --output="$E2E_HOME/trace" &&
+	lt enable-channel -u c0 --buffers-pid &&
+	lt enable-event -u -c c0 'sluice_app:*' &&
+	lt start || return 1
+	app_bg /dev/null -n 1000000 -d 100
+	sleep 0.6
+	kill -KILL "$LAST_APP_PID" && wait_pid "$LAST_APP_PID" 10 || return 1
+	lt stop && lt destroy || return 1
+	c=$(bt_count "$E2E_HOME/trace") || return 1
+	[ "$c" -gt 0 ] || { echo "  FAIL: no event survived"; return 1; }
+	echo "  ok: trace of the killed app readable ($c events)"
+}
+
+# Overwrite (flight recorder) channel + snapshot: the newest data, readable.
+scenario_overwrite_snapshot() {
+	local c n
+	lt create s --snapshot --output="$E2E_HOME/snap" &&
+	lt enable-channel -u c0 --overwrite --subbuf-size=4096 --num-subbuf=4 &&
+	lt enable-event -u -c c0 'sluice_app:*' &&
+	lt start || return 1
+	n=$(app -n 50000) || return 1
+	lt snapshot record && lt stop && lt destroy || return 1
+	c=$(bt_count "$E2E_HOME"/snap/*/) || return 1
+	[ "$c" -gt 0 ] && [ "$c" -lt "$n" ] || { echo "  FAIL: $c events of $n"; return 1; }
+	echo "  ok: flight recorder kept the newest $c of $n events"
+}
+
+# Tiny buffers at full speed in discard mode: recorded + discarded = emitted.
+scenario_discard() {
+	local n out discarded rec
+	lt create s --output="$E2E_HOME/trace" &&
+	lt enable-channel -u c0 --subbuf-size=4096 --num-subbuf=2 &&
+	lt enable-event -u -c c0 'sluice_app:*' &&
+	lt start || return 1
+	n=$(app -n 200000) || return 1
+	out=$(as_user lttng stop 2>&1) || return 1
+	discarded=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9]*\) events were discarded.*/\1/p')
+	lt destroy || return 1
+	rec=$(bt_count "$E2E_HOME/trace") || return 1
+	[ -n "$discarded" ] && [ "$discarded" -gt 0 ] ||
+		{ echo "  FAIL: no discarded count reported ($out)"; return 1; }
+	check "recorded + discarded = emitted ($rec + $discarded)" "$n" "$((rec + discarded))"
+}
+
+# The same app through the stock consumer and through $CONSUMERD: same events per stream.
+scenario_same_as_stock() {
+	local mine=$E2E_DIR/mine.txt ref=$E2E_DIR/ref.txt
+	lt create s --output="$E2E_HOME/trace" &&
+	lt enable-channel -u c0 --blocking-timeout=inf &&
+	lt enable-event -u -c c0 'sluice_app:*' &&
+	lt start && app -n 5000 -t 2 >/dev/null && lt stop && lt destroy || return 1
+	bt_events "$E2E_HOME/trace" >"$mine" || return 1
+	(
+		E2E_KEEP= ; e2e_cleanup_saved_dir=$E2E_DIR
+		e2e_start "$STOCK_CONSUMERD" || exit 1
+		lt create s --output="$E2E_HOME/trace" &&
+		lt enable-channel -u c0 --blocking-timeout=inf &&
+		lt enable-event -u -c c0 'sluice_app:*' &&
+		lt start && app -n 5000 -t 2 >/dev/null && lt stop && lt destroy || exit 1
+		bt_events "$E2E_HOME/trace" >"$ref"
+		rc=$?
+		e2e_cleanup
+		exit $rc
+	) || return 1
+	check "events (names, fields, per-stream order)" "$(md5sum <"$ref" | cut -c1-32)" \
+		"$(md5sum <"$mine" | cut -c1-32)" &&
+	check "event count" "$(wc -l <"$ref")" "$(wc -l <"$mine")"
+}
+
+E2E_SCENARIOS=(per_uid buffers_pid snapshot tracefile rotate clear app_killed overwrite_snapshot
+	       discard same_as_stock)

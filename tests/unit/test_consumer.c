@@ -1,0 +1,1290 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * test_consumer.c - the consumer core end to end on the simulation: a fake
+ * session daemon (tests/support/fake_sessiond) drives a consumer running on
+ * three sim loops over the simulated tracer, writing a real trace with
+ * io_posix into a mkdtemp() directory, which babeltrace2 must read back
+ * with exactly the events the simulated apps wrote.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <urcu.h>
+
+#include "consumer.h"
+#include "fake_sessiond.h"
+#include "fdpass.h"
+#include "io.h"
+#include "log.h"
+#include "sim_app.h"
+#include "sim_loop.h"
+#include "sim_io.h"
+#include "sim_rb.h"
+#include "test_fds.h"
+#include "wire.h"
+
+#define T0 1000000000ull
+#define SESSION 7
+#define PATHNAME "uid/1000/64-bit"
+#define DATA_KEY 1
+#define MD_KEY 2
+
+struct fx {
+	struct sim_world w;
+	struct rb rb;
+	struct sim_io sio;
+	struct sim_stepper st;
+	struct sim_loop *cmd, *md, *data;
+	struct fake_sessiond fs;
+	struct consumer *c;
+	char dir[64];
+	int quit_calls;
+	int fds_at_start;
+	int mon_rd;             /* read end of the monitor pipe */
+	struct sim_app_objects objs;
+	bool have_objs;
+	struct sim_app *apps[4];
+	unsigned int nr_apps;
+};
+
+/* World seed: SLUICE_SEED varies the interleavings the stepper picks. */
+static uint64_t seed = 42;
+
+static void on_quit(void *arg)
+{
+	struct fx *f = arg;
+
+	f->quit_calls++;
+}
+
+/* Make <dir>/<sub>/ust/<PATHNAME>/index as the session daemon would. */
+static void make_chunk_dirs(struct fx *f, const char *sub)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s/ust/%s/index'", f->dir, sub, PATHNAME);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int open_chunk_dir(struct fx *f, const char *sub)
+{
+	char p[256];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s/ust", f->dir, sub);
+	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct consumer_env env = { 0 };
+	int ccmd, cmd_md;
+
+	assert_non_null(f);
+	f->fds_at_start = test_open_fd_count();
+	f->mon_rd = -1;
+	strcpy(f->dir, "/tmp/sluice-consumer-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(sim_world_init(&f->w, seed, 2, 2, T0), 0);
+	assert_int_equal(sim_rb_init(&f->rb, &f->w), 0);
+	assert_int_equal(sim_stepper_init(&f->st, &f->w), 0);
+	f->cmd = sim_loop_create(&f->st, "cmd");
+	f->md = sim_loop_create(&f->st, "metadata");
+	f->data = sim_loop_create(&f->st, "data");
+	assert_non_null(f->data);
+	assert_int_equal(fake_sessiond_init(&f->fs, &f->st, &ccmd, &cmd_md), 0);
+	env.rb = &f->rb;
+	sim_io_init(&f->sio, &io_posix);
+	env.io = sim_io_io(&f->sio);
+	env.cmd_loop = sim_loop_base(f->cmd);
+	env.metadata_loop = sim_loop_base(f->md);
+	env.data_loop = sim_loop_base(f->data);
+	env.cmd_fd = ccmd;
+	env.metadata_fd = cmd_md;
+	env.on_quit = on_quit;
+	env.on_quit_arg = f;
+	assert_int_equal(consumer_create(&env, &f->c), 0);
+	*state = f;
+	return 0;
+}
+
+static void close_md_socket(struct fx *f)
+{
+	close(f->fs.md_fd);
+	f->fs.md_fd = -1;
+}
+
+static void drop_apps(struct fx *f)
+{
+	for (unsigned int i = 0; i < f->nr_apps; i++)
+		sim_app_destroy(f->apps[i]);
+	f->nr_apps = 0;
+	if (f->have_objs)
+		sim_app_objects_close(&f->objs);
+	f->have_objs = false;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	drop_apps(f);
+	consumer_destroy(f->c);
+	fake_sessiond_fini(&f->fs);
+	sim_stepper_fini(&f->st);
+	assert_int_equal(sim_rb_fini(&f->rb), 0);
+	if (f->mon_rd >= 0)
+		close(f->mon_rd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(test_open_fd_count(), f->fds_at_start);
+	free(f);
+	return 0;
+}
+
+/* ---- command builders ---- */
+
+static struct cmd c_key(enum cmd_type t, uint64_t key)
+{
+	struct cmd c = { .type = t };
+
+	c.u.channel.key = key;
+	return c;
+}
+
+static void do_startup(struct fx *f)
+{
+	struct cmd init = { .type = CMD_INIT };
+	struct cmd mp = { .type = CMD_SET_MONITOR_PIPE };
+	int p[2];
+	int32_t ack;
+
+	memset(init.u.init.sessiond_uuid, 0xab, CMD_UUID_LEN);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &init), 0);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(fake_sessiond_cmd_fd(&f->fs, &mp, p[1], &ack), 0);
+	assert_int_equal(ack, 0);
+	close(p[1]);
+	f->mon_rd = p[0];
+}
+
+static int32_t create_chunk(struct fx *f, uint64_t session, uint64_t id, const char *sub)
+{
+	struct cmd c = { .type = CMD_CREATE_TRACE_CHUNK };
+	int32_t ret, ack;
+	int fd;
+
+	make_chunk_dirs(f, sub);
+	fd = open_chunk_dir(f, sub);
+	c.u.create_chunk.session_id = session;
+	c.u.create_chunk.chunk_id = id;
+	c.u.create_chunk.creation_ts_s = 1700000000;
+	c.u.create_chunk.creds.set = true;
+	c.u.create_chunk.creds.value.uid = getuid();
+	c.u.create_chunk.creds.value.gid = getgid();
+	ret = fake_sessiond_cmd_fd(&f->fs, &c, fd, &ack);
+	assert_int_equal(ack, 0);
+	close(fd);
+	return ret;
+}
+
+static struct reply_channel ask(struct fx *f, uint64_t key, bool metadata, bool monitor,
+				bool overwrite, bool with_chunk, uint64_t chunk)
+{
+	struct cmd c = { .type = CMD_ASK_CHANNEL };
+	struct cmd_ask_channel *a = &c.u.ask_channel;
+	struct reply_channel r;
+
+	a->key = key;
+	a->session_id = SESSION;
+	a->session_id_per_pid = 0;
+	a->type = metadata ? CMD_CHAN_METADATA : CMD_CHAN_PER_CPU;
+	a->mode = metadata ? CMD_MODE_UNSPECIFIED : (overwrite ? CMD_MODE_OVERWRITE : CMD_MODE_DISCARD);
+	a->output = CMD_OUTPUT_MMAP;
+	a->subbuf_size = 4096;
+	a->num_subbuf = metadata ? 2 : 4;
+	a->monitor = monitor;
+	a->buffer_creds.uid = getuid();
+	a->buffer_creds.gid = getgid();
+	a->ust_app_uid = 1000;
+	a->chunk_id.set = with_chunk;
+	a->chunk_id.value = with_chunk ? chunk : 0;
+	memset(a->uuid, 0x5a, CMD_UUID_LEN);
+	a->chan_id = metadata ? UINT32_MAX : 0;
+	a->blocking_timeout_us = 0;
+	strcpy(a->pathname, PATHNAME);
+	strcpy(a->name, metadata ? "metadata" : "chan");
+	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_recv_channel(&f->fs, &r), 0);
+	return r;
+}
+
+/* GET_CHANNEL, the objects received as the session daemon, apps attached. */
+static void get_channel(struct fx *f, uint64_t key, unsigned int nr_apps)
+{
+	struct cmd c = c_key(CMD_GET_CHANNEL, key);
+
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(sim_app_objects_recv(f->fs.cmd_fd, &f->objs), 0);
+	f->have_objs = true;
+	assert_int_equal(fake_sessiond_recv_status(&f->fs), 0);
+	for (unsigned int i = 0; i < nr_apps; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "app%u", i);
+		f->apps[f->nr_apps] = sim_app_create(&f->w, name);
+		assert_non_null(f->apps[f->nr_apps]);
+		assert_int_equal(sim_app_attach_objects(f->apps[f->nr_apps], &f->rb, &f->objs), 0);
+		f->nr_apps++;
+	}
+}
+
+static char *data_tsdl(struct fx *f)
+{
+	struct rb_channel *rc = sim_rb_channel_lookup(&f->rb, f->objs.chan.sim_id);
+	char *t;
+
+	assert_non_null(rc);
+	t = sim_app_tsdl(&rc, 1);
+	assert_non_null(t);
+	return t;
+}
+
+static uint64_t write_events(struct fx *f, unsigned int n)
+{
+	uint64_t total = 0;
+
+	for (unsigned int i = 0; i < f->nr_apps; i++)
+		for (int cpu = 0; cpu < 2; cpu++) {
+			int r = sim_app_write(f->apps[i], cpu, (unsigned int)(i + cpu) % SIM_APP_NR_CLASSES,
+					      n, 1000);
+
+			assert_true(r >= 0);
+			total += (uint64_t)r;
+		}
+	return total;
+}
+
+static void data_pending_until_zero(struct fx *f)
+{
+	struct cmd c = { .type = CMD_DATA_PENDING };
+	int i;
+
+	c.u.data_pending.session_id = SESSION;
+	for (i = 0; i < 50; i++) {
+		assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+		if (fake_sessiond_recv_i32(&f->fs) == 0)
+			return;
+		sim_run_until_idle(&f->st, 10000);
+	}
+	fail_msg("DATA_PENDING never reached 0");
+}
+
+static int32_t chunk_exists(struct fx *f, uint64_t id)
+{
+	struct cmd c = { .type = CMD_TRACE_CHUNK_EXISTS };
+
+	c.u.chunk_exists.session_id = SESSION;
+	c.u.chunk_exists.chunk_id = id;
+	return fake_sessiond_cmd(&f->fs, &c);
+}
+
+static int32_t close_chunk(struct fx *f, uint64_t id, bool del)
+{
+	struct cmd c = { .type = CMD_CLOSE_TRACE_CHUNK };
+	struct reply_close_chunk r;
+
+	c.u.close_chunk.session_id = SESSION;
+	c.u.close_chunk.chunk_id = id;
+	c.u.close_chunk.close_ts_s = 1700000001;
+	c.u.close_chunk.close_command_set = del;
+	c.u.close_chunk.close_command = del ? CMD_CLOSE_DELETE : CMD_CLOSE_MOVE_TO_COMPLETED;
+	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_recv_close_chunk(&f->fs, &r), 0);
+	assert_string_equal(r.path, "");
+	return r.code;
+}
+
+static int32_t rotate(struct fx *f, uint64_t key, bool metadata)
+{
+	struct cmd c = { .type = CMD_ROTATE_CHANNEL };
+
+	c.u.rotate.key = key;
+	c.u.rotate.metadata = metadata;
+	return fake_sessiond_cmd(&f->fs, &c);
+}
+
+/* Number of events babeltrace2 prints for trace directory `sub` (exit status must be 0). */
+static long bt2_count(struct fx *f, const char *sub)
+{
+	char cmd[512];
+	char line[4096];
+	FILE *p;
+	long n = 0;
+
+	snprintf(cmd, sizeof(cmd), "babeltrace2 '%s/%s' 2>/dev/null", f->dir, sub);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p))
+		if (strchr(line, '\n'))
+			n++;
+	if (pclose(p) != 0)
+		return -1;
+	return n;
+}
+
+static off_t file_size(struct fx *f, const char *sub, const char *name)
+{
+	char p[512];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s/ust/%s/%s", f->dir, sub, PATHNAME, name);
+	if (stat(p, &st))
+		return -1;
+	return st.st_size;
+}
+
+static bool quit_called(void *arg)
+{
+	struct fx *f = arg;
+
+	return f->quit_calls > 0;
+}
+
+/* ---- tests ---- */
+
+/* INIT and the monitor pipe at start-up; repeats answer ALREADY_SET. */
+static void test_startup(void **state)
+{
+	struct fx *f = *state;
+	struct cmd init = { .type = CMD_INIT };
+	struct cmd mp = { .type = CMD_SET_MONITOR_PIPE };
+	struct consumer_stats s;
+	int p[2];
+	int32_t ack;
+
+	do_startup(f);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &init), CONSUMER_ALREADY_SET);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(fake_sessiond_cmd_fd(&f->fs, &mp, p[1], &ack), CONSUMER_ALREADY_SET);
+	assert_int_equal(ack, 0);
+	close(p[0]);
+	close(p[1]);
+	consumer_get_stats(f->c, &s);
+	assert_int_equal(s.commands, 4);
+	assert_int_equal(s.command_errors, 2);
+	assert_false(s.quitting);
+}
+
+/* A whole per-UID session, read back by babeltrace2. */
+static void test_full_session(void **state)
+{
+	struct fx *f = *state;
+	struct reply_channel r;
+	struct cmd c;
+	char *tsdl;
+	uint64_t written;
+	long seen;
+
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "trace"), 0);
+	r = ask(f, DATA_KEY, false, true, false, true, 0);
+	assert_int_equal(r.code, 0);
+	assert_int_equal(r.key, DATA_KEY);
+	assert_int_equal(r.stream_count, 2);
+	get_channel(f, DATA_KEY, 2);
+	r = ask(f, MD_KEY, true, true, false, true, 0);
+	assert_int_equal(r.code, 0);
+	assert_int_equal(r.key, MD_KEY);
+	assert_int_equal(r.stream_count, 1);
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+
+	written = write_events(f, 100);
+	tsdl = data_tsdl(f);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, tsdl, strlen(tsdl)), 0);
+	/* The reply came only once the metadata file held the TSDL. */
+	assert_true(file_size(f, "trace", "metadata") >= (off_t)strlen(tsdl));
+	free(tsdl);
+
+	c = c_key(CMD_FLUSH_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	data_pending_until_zero(f);
+	assert_int_equal(chunk_exists(f, 0), CONSUMER_TRACE_CHUNK_EXISTS_LOCAL);
+	assert_int_equal(rotate(f, DATA_KEY, false), 0);
+	assert_int_equal(rotate(f, MD_KEY, true), 0);
+	assert_int_equal(close_chunk(f, 0, false), 0);
+
+	drop_apps(f);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(chunk_exists(f, 0), CONSUMER_UNKNOWN_TRACE_CHUNK);
+	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	sim_run_until_idle(&f->st, 100000);
+
+	seen = bt2_count(f, "trace");
+	assert_int_equal(seen, (long)written);
+}
+
+
+/* Full monitored session set-up on chunk `id` in directory `sub`: data + metadata channels. */
+static void monitored_session(struct fx *f, uint64_t id, const char *sub, unsigned int apps)
+{
+	struct reply_channel r;
+	struct cmd c;
+	char *tsdl;
+
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, id, sub), 0);
+	r = ask(f, DATA_KEY, false, true, false, true, id);
+	assert_int_equal(r.code, 0);
+	get_channel(f, DATA_KEY, apps);
+	r = ask(f, MD_KEY, true, true, false, true, id);
+	assert_int_equal(r.code, 0);
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	tsdl = data_tsdl(f);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, tsdl, strlen(tsdl)), 0);
+	free(tsdl);
+}
+
+/* Unknown keys, sessions and chunks get the documented codes. */
+static void test_unknown_keys(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c;
+	struct reply_channel r;
+
+	do_startup(f);
+	c = c_key(CMD_GET_CHANNEL, 99);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_CHAN_NOT_FOUND);
+	c = c_key(CMD_DESTROY_CHANNEL, 99);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	c = c_key(CMD_SETUP_METADATA, 99);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_ERR_UST_CHAN_NOT_FOUND);
+	assert_int_equal(fake_sessiond_push(&f->fs, 99, 0, 0, "x", 1), CONSUMER_CHANNEL_FAIL);
+	c = c_key(CMD_CLOSE_METADATA, 99);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_ERR_UST_CHAN_NOT_FOUND);
+	c = c_key(CMD_FLUSH_CHANNEL, 99);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_ERR_UST_CHAN_NOT_FOUND);
+	c = c_key(CMD_CLEAR_QUIESCENT_CHANNEL, 99);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_ERR_UST_CHAN_NOT_FOUND);
+	c = c_key(CMD_CLEAR_CHANNEL, 99);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_CHAN_NOT_FOUND);
+	c = c_key(CMD_OPEN_CHANNEL_PACKETS, 99);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_CHAN_NOT_FOUND);
+	assert_int_equal(rotate(f, 99, false), CONSUMER_CHAN_NOT_FOUND);
+	c = (struct cmd){ .type = CMD_SNAPSHOT_CHANNEL };
+	c.u.snapshot.key = 99;
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_CHAN_NOT_FOUND);
+	c = (struct cmd){ .type = CMD_DATA_PENDING };
+	c.u.data_pending.session_id = 99;
+	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_recv_i32(&f->fs), 0);
+	c = (struct cmd){ .type = CMD_DISCARDED_EVENTS };
+	c.u.stats.session_id = 99;
+	c.u.stats.key = 99;
+	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_recv_u64(&f->fs), 0);
+	c.type = CMD_LOST_PACKETS;
+	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_recv_u64(&f->fs), 0);
+	assert_int_equal(chunk_exists(f, 5), CONSUMER_UNKNOWN_TRACE_CHUNK);
+	assert_int_equal(close_chunk(f, 5, false), CONSUMER_UNKNOWN_TRACE_CHUNK);
+	r = ask(f, DATA_KEY, false, true, false, true, 5);      /* unknown chunk */
+	assert_int_equal(r.code, CONSUMER_CHANNEL_FAIL);
+	assert_int_equal(r.key, 0);
+	assert_int_equal(r.stream_count, 0);
+	/* metadata channel: OPEN_CHANNEL_PACKETS refused, CLEAR a no-op */
+	r = ask(f, MD_KEY, true, true, false, false, 0);
+	assert_int_equal(r.code, 0);
+	c = c_key(CMD_OPEN_CHANNEL_PACKETS, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_INVALID_PARAMETERS);
+	c = c_key(CMD_CLEAR_CHANNEL, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	c = c_key(CMD_GET_CHANNEL, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_CHAN_NOT_FOUND);
+	/* same key twice */
+	r = ask(f, MD_KEY, true, true, false, false, 0);
+	assert_int_equal(r.code, CONSUMER_CHANNEL_FAIL);
+	/* a never-dispatched channel destroyed; then the key is free again */
+	c = c_key(CMD_DESTROY_CHANNEL, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_ERR_UST_CHAN_NOT_FOUND);
+}
+
+/* Streaming to relayd is refused with each command's error code. */
+static void test_relayd_refused(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c = { .type = CMD_ADD_RELAYD_SOCKET };
+	int32_t ack;
+	int p[2];
+
+	do_startup(f);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	c.u.relayd_sock.relayd_id = 3;
+	c.u.relayd_sock.type = CMD_RELAYD_CONTROL;
+	c.u.relayd_sock.proto = CMD_SOCK_TCP;
+	c.u.relayd_sock.major = 2;
+	c.u.relayd_sock.minor = 13;
+	assert_int_equal(fake_sessiond_cmd_fd(&f->fs, &c, p[0], &ack), CONSUMER_FATAL);
+	assert_int_equal(ack, 0);
+	close(p[0]);
+	close(p[1]);
+	c = (struct cmd){ .type = CMD_DESTROY_RELAYD };
+	c.u.destroy_relayd.relayd_id = 3;
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_RELAYD_FAIL);
+	c = (struct cmd){ .type = CMD_CREATE_TRACE_CHUNK };
+	c.u.create_chunk.relayd_id.set = true;
+	c.u.create_chunk.relayd_id.value = 3;
+	c.u.create_chunk.session_id = SESSION;
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_CREATE_TRACE_CHUNK_FAILED);
+	c = (struct cmd){ .type = CMD_TRACE_CHUNK_EXISTS };
+	c.u.chunk_exists.relayd_id.set = true;
+	c.u.chunk_exists.relayd_id.value = 3;
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_INVALID_PARAMETERS);
+	{
+		struct reply_close_chunk rc;
+
+		c = (struct cmd){ .type = CMD_CLOSE_TRACE_CHUNK };
+		c.u.close_chunk.relayd_id.set = true;
+		c.u.close_chunk.relayd_id.value = 3;
+		assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+		assert_int_equal(fake_sessiond_recv_close_chunk(&f->fs, &rc), 0);
+		assert_int_equal(rc.code, CONSUMER_CLOSE_TRACE_CHUNK_FAILED);
+	}
+	{
+		struct cmd a = { .type = CMD_ASK_CHANNEL };
+		struct reply_channel r;
+
+		a.u.ask_channel.key = 4;
+		a.u.ask_channel.type = CMD_CHAN_PER_CPU;
+		a.u.ask_channel.mode = CMD_MODE_DISCARD;
+		a.u.ask_channel.subbuf_size = 4096;
+		a.u.ask_channel.num_subbuf = 4;
+		a.u.ask_channel.relayd_id.set = true;
+		a.u.ask_channel.relayd_id.value = 3;
+		strcpy(a.u.ask_channel.name, "chan");
+		assert_int_equal(fake_sessiond_send(&f->fs, &a), 0);
+		assert_int_equal(fake_sessiond_recv_channel(&f->fs, &r), 0);
+		assert_int_equal(r.code, CONSUMER_CHANNEL_FAIL);
+	}
+	assert_int_equal(ask(f, MD_KEY, true, true, false, false, 0).code, 0);
+	c = (struct cmd){ .type = CMD_ROTATE_CHANNEL };
+	c.u.rotate.key = MD_KEY;
+	c.u.rotate.relayd_id.set = true;
+	c.u.rotate.relayd_id.value = 3;
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_ROTATION_FAIL);
+	c = (struct cmd){ .type = CMD_SNAPSHOT_CHANNEL };
+	c.u.snapshot.key = MD_KEY;
+	c.u.snapshot.use_relayd = true;
+	c.u.snapshot.relayd_id.set = true;
+	c.u.snapshot.relayd_id.value = 3;
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_SNAPSHOT_FAILED);
+}
+
+/* Undecodable messages get an error reply; the consumer keeps serving. */
+static void test_decode_errors(void **state)
+{
+	struct fx *f = *state;
+	uint8_t msg[WIRE_MSG_SIZE];
+	uint32_t type;
+	struct cmd c = { .type = CMD_ASK_CHANNEL };
+	struct reply_channel r;
+
+	do_startup(f);
+	memset(msg, 0, sizeof(msg));
+	type = 99;
+	memcpy(msg, &type, 4);
+	/* in two halves: the consumer must keep the partial message */
+	assert_int_equal(fake_sessiond_send_raw(&f->fs, msg, 100), 0);
+	sim_run_until_idle(&f->st, 1000);
+	assert_int_equal(fake_sessiond_send_raw(&f->fs, msg + 100, sizeof(msg) - 100), 0);
+	assert_int_equal(fake_sessiond_recv_status(&f->fs), CONSUMER_INVALID_PARAMETERS);
+	type = 0; /* ADD_CHANNEL: kernel only */
+	memcpy(msg, &type, 4);
+	assert_int_equal(fake_sessiond_send_raw(&f->fs, msg, sizeof(msg)), 0);
+	assert_int_equal(fake_sessiond_recv_status(&f->fs), CONSUMER_INVALID_PARAMETERS);
+	/* ASK with a bad geometry: STC echoing the key */
+	c.u.ask_channel.key = 12;
+	c.u.ask_channel.type = CMD_CHAN_PER_CPU;
+	c.u.ask_channel.mode = CMD_MODE_DISCARD;
+	c.u.ask_channel.subbuf_size = 3000;
+	c.u.ask_channel.num_subbuf = 4;
+	strcpy(c.u.ask_channel.name, "chan");
+	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_recv_channel(&f->fs, &r), 0);
+	assert_int_equal(r.code, CONSUMER_CHANNEL_FAIL);
+	assert_int_equal(r.key, 12);
+	/* shapes of the other replies */
+	type = WIRE_CMD_DATA_PENDING;
+	memcpy(msg, &type, 4);
+	msg[WIRE_MSG_SIZE - 1] = 0;
+	{
+		static const uint32_t types[] = { WIRE_CMD_DATA_PENDING, WIRE_CMD_DISCARDED_EVENTS,
+						  WIRE_CMD_CLOSE_TRACE_CHUNK, WIRE_CMD_PUSH_METADATA };
+		for (unsigned int i = 0; i < 4; i++) {
+			memset(msg, 0, sizeof(msg));
+			memcpy(msg, &types[i], 4);
+			msg[4] = 7; /* invalid optional / flag byte, or a huge offset */
+			memset(msg + 12, 0xff, 16);
+			if (wire_decode(msg, &c) == 0)
+				continue;
+			assert_int_equal(fake_sessiond_send_raw(&f->fs, msg, sizeof(msg)), 0);
+			if (types[i] == WIRE_CMD_DATA_PENDING)
+				assert_int_equal(fake_sessiond_recv_i32(&f->fs), 0);
+			else if (types[i] == WIRE_CMD_DISCARDED_EVENTS)
+				assert_int_equal(fake_sessiond_recv_u64(&f->fs), 0);
+			else if (types[i] == WIRE_CMD_CLOSE_TRACE_CHUNK) {
+				struct reply_close_chunk rc;
+
+				assert_int_equal(fake_sessiond_recv_close_chunk(&f->fs, &rc), 0);
+				assert_int_equal(rc.code, CONSUMER_CLOSE_TRACE_CHUNK_FAILED);
+			} else
+				assert_int_equal(fake_sessiond_recv_status(&f->fs), CONSUMER_ERROR_METADATA);
+		}
+	}
+	c = (struct cmd){ .type = CMD_INIT };
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_ALREADY_SET);
+}
+
+/* Snapshot session: two records into two chunks, each readable. */
+static void test_snapshot(void **state)
+{
+	struct fx *f = *state;
+	struct reply_channel r;
+	struct cmd c;
+	char *tsdl;
+	uint64_t written;
+	struct metadata_request req;
+
+	do_startup(f);
+	r = ask(f, DATA_KEY, false, false, true, false, 0);
+	assert_int_equal(r.code, 0);
+	assert_int_equal(r.stream_count, 2);
+	get_channel(f, DATA_KEY, 1);
+	r = ask(f, MD_KEY, true, false, false, false, 0);
+	assert_int_equal(r.code, 0);
+	assert_int_equal(r.stream_count, 0);
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	tsdl = data_tsdl(f);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, tsdl, strlen(tsdl)), 0);
+	c = c_key(CMD_OPEN_CHANNEL_PACKETS, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	written = write_events(f, 20);
+
+	for (int rec = 1; rec <= 2; rec++) {
+		char sub[16];
+
+		snprintf(sub, sizeof(sub), "snap%d", rec);
+		assert_int_equal(create_chunk(f, SESSION, (uint64_t)rec, sub), 0);
+		c = (struct cmd){ .type = CMD_SNAPSHOT_CHANNEL };
+		c.u.snapshot.key = DATA_KEY;
+		strcpy(c.u.snapshot.pathname, PATHNAME);
+		assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+		c.u.snapshot.key = MD_KEY;
+		c.u.snapshot.metadata = true;
+		assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+		assert_int_equal(fake_sessiond_serve_metadata(&f->fs, &req, strlen(tsdl), 0, NULL, 0,
+							      false), 0);
+		assert_int_equal(req.key, MD_KEY);
+		assert_int_equal(req.bits_per_long, 64);
+		assert_int_equal(req.uid, 1000);
+		assert_int_equal(req.session_id, SESSION);
+		assert_int_equal(fake_sessiond_recv_status(&f->fs), 0);
+		assert_int_equal(close_chunk(f, (uint64_t)rec, false), 0);
+		assert_int_equal(chunk_exists(f, (uint64_t)rec), CONSUMER_UNKNOWN_TRACE_CHUNK);
+		assert_int_equal(bt2_count(f, sub), (long)written);
+		assert_int_equal(file_size(f, sub, "index/chan_0.idx"), -1);
+		written += write_events(f, 10);
+	}
+	free(tsdl);
+	c = c_key(CMD_CLEAR_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	drop_apps(f);
+	sim_run_until_idle(&f->st, 100000);
+	{
+		struct consumer_stats s;
+
+		consumer_get_stats(f->c, &s);
+		assert_int_equal(s.channels, 0);
+		assert_int_equal(s.streams, 0);
+	}
+}
+
+/* Rotation to a new chunk mid-run: both chunks readable, every event in one of them. */
+static void test_rotation(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c;
+	uint64_t written;
+	long a, b;
+
+	monitored_session(f, 0, "c0", 1);
+	written = write_events(f, 30);
+	assert_int_equal(create_chunk(f, SESSION, 1, "c1"), 0);
+	assert_int_equal(rotate(f, DATA_KEY, false), 0);
+	assert_int_equal(rotate(f, MD_KEY, true), 0);
+	assert_int_equal(close_chunk(f, 0, false), 0);
+	written += write_events(f, 30);
+	c = c_key(CMD_FLUSH_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	data_pending_until_zero(f);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(chunk_exists(f, 0), CONSUMER_UNKNOWN_TRACE_CHUNK);
+	assert_int_equal(chunk_exists(f, 1), CONSUMER_TRACE_CHUNK_EXISTS_LOCAL);
+	drop_apps(f);
+	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(close_chunk(f, 1, false), 0);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(chunk_exists(f, 1), CONSUMER_UNKNOWN_TRACE_CHUNK);
+	a = bt2_count(f, "c0");
+	b = bt2_count(f, "c1");
+	assert_true(a > 0);
+	assert_true(b > 0);
+	assert_int_equal(a + b, (long)written);
+}
+
+/* CLEAR then DELETE close: the old chunk's files are unlinked once released. */
+static void test_clear_delete(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c;
+
+	monitored_session(f, 0, "c0", 1);
+	write_events(f, 30);
+	c = c_key(CMD_FLUSH_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	data_pending_until_zero(f);
+	assert_true(file_size(f, "c0", "chan_0") > 0);
+	c = c_key(CMD_CLEAR_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	c = c_key(CMD_CLEAR_CHANNEL, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(create_chunk(f, SESSION, 1, "c1"), 0);
+	assert_int_equal(rotate(f, DATA_KEY, false), 0);
+	assert_int_equal(rotate(f, MD_KEY, true), 0);
+	assert_int_equal(close_chunk(f, 0, true), 0);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(chunk_exists(f, 0), CONSUMER_UNKNOWN_TRACE_CHUNK);
+	assert_int_equal(file_size(f, "c0", "chan_0"), -1);
+	assert_int_equal(file_size(f, "c0", "metadata"), -1);
+	assert_int_equal(file_size(f, "c0", "index/chan_0.idx"), -1);
+	assert_true(file_size(f, "c1", "metadata") > 0);
+	c = c_key(CMD_CLEAR_QUIESCENT_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	drop_apps(f);
+	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(close_chunk(f, 1, false), 0);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(bt2_count(f, "c1"), 0);
+}
+
+/* Metadata regeneration (version + 1 from offset 0) truncates and rewrites. */
+static void test_metadata_regeneration(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c;
+	char *tsdl;
+	off_t before;
+	uint64_t written;
+
+	monitored_session(f, 0, "c0", 1);
+	before = file_size(f, "c0", "metadata");
+	assert_true(before > 0);
+	tsdl = data_tsdl(f);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 1, tsdl, strlen(tsdl)), 0);
+	assert_int_equal(file_size(f, "c0", "metadata"), before);
+	/* a len-0 push and an overlapping re-send change nothing */
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, strlen(tsdl), 1, NULL, 0), 0);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 1, tsdl, 10), 0);
+	free(tsdl);
+	written = write_events(f, 5);
+	c = c_key(CMD_FLUSH_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);   /* already quiescent */
+	data_pending_until_zero(f);
+	drop_apps(f);
+	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_ERR_UST_CHAN_NOT_FOUND);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(file_size(f, "c0", "metadata"), before);
+	assert_int_equal(bt2_count(f, "c0"), (long)written);
+}
+
+/* Statistics commands and the monitor timer's samples. */
+static void test_stats_and_monitor(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c = { .type = CMD_DISCARDED_EVENTS };
+	struct reply_channel r;
+	struct monitor_sample m;
+	uint8_t b[WIRE_MONITOR_SAMPLE_SIZE];
+	struct cmd a = { .type = CMD_ASK_CHANNEL };
+
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+	a.u.ask_channel.key = DATA_KEY;
+	a.u.ask_channel.session_id = SESSION;
+	a.u.ask_channel.type = CMD_CHAN_PER_CPU;
+	a.u.ask_channel.mode = CMD_MODE_DISCARD;
+	a.u.ask_channel.subbuf_size = 4096;
+	a.u.ask_channel.num_subbuf = 2;
+	a.u.ask_channel.monitor = true;
+	a.u.ask_channel.monitor_timer_us = 1000;
+	a.u.ask_channel.chunk_id.set = true;
+	a.u.ask_channel.buffer_creds.uid = getuid();
+	a.u.ask_channel.buffer_creds.gid = getgid();
+	strcpy(a.u.ask_channel.pathname, PATHNAME);
+	strcpy(a.u.ask_channel.name, "chan");
+	assert_int_equal(fake_sessiond_send(&f->fs, &a), 0);
+	assert_int_equal(fake_sessiond_recv_channel(&f->fs, &r), 0);
+	assert_int_equal(r.code, 0);
+	get_channel(f, DATA_KEY, 1);
+	/* a full discard ring: events are dropped until the consumer reads */
+	write_events(f, 2000);
+	assert_true(fake_sessiond_wait_bytes(&f->fs, f->mon_rd, WIRE_MONITOR_SAMPLE_SIZE));
+	assert_int_equal(read(f->mon_rd, b, sizeof(b)), (ssize_t)sizeof(b));
+	wire_decode_monitor_sample(b, &m);
+	assert_int_equal(m.key, DATA_KEY);
+	assert_true(m.highest >= m.lowest);
+	/* the final flush needs a free sub-buffer for its packet: read first */
+	data_pending_until_zero(f);
+	c = c_key(CMD_FLUSH_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	data_pending_until_zero(f);
+	c = (struct cmd){ .type = CMD_DISCARDED_EVENTS };
+	c.u.stats.session_id = SESSION;
+	c.u.stats.key = DATA_KEY;
+	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+	assert_true(sim_app_events_dropped(f->apps[0]) > 0);
+	assert_int_equal(fake_sessiond_recv_u64(&f->fs), sim_app_events_dropped(f->apps[0]));
+	c.type = CMD_LOST_PACKETS;
+	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_recv_u64(&f->fs), 0);
+	drop_apps(f);
+}
+
+
+/* Destroying the consumer in the middle of a session frees everything. */
+static void test_destroy_midway(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c;
+
+	monitored_session(f, 0, "c0", 2);
+	write_events(f, 50);
+	c = c_key(CMD_FLUSH_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	/* a second, never dispatched channel and a pending rotation target */
+	assert_int_equal(ask(f, 9, false, true, false, true, 0).code, 0);
+	assert_int_equal(create_chunk(f, SESSION, 1, "c1"), 0);
+	assert_int_equal(rotate(f, DATA_KEY, false), 0);
+	/* DESTROY_CHANNEL of a dispatched channel only drops the command side */
+	c = c_key(CMD_DESTROY_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	sim_run_until_idle(&f->st, 1000);
+}
+
+/* ASK + SETUP of a monitored metadata channel with a 1 ms switch timer. */
+static void ask_md_switch_timer(struct fx *f)
+{
+	struct cmd c = { .type = CMD_ASK_CHANNEL };
+	struct cmd_ask_channel *a = &c.u.ask_channel;
+	struct reply_channel r;
+
+	a->key = MD_KEY;
+	a->session_id = SESSION;
+	a->session_id_per_pid = 33;
+	a->type = CMD_CHAN_METADATA;
+	a->subbuf_size = 4096;
+	a->num_subbuf = 2;
+	a->switch_timer_us = 1000;
+	a->monitor = true;
+	a->ust_app_uid = 1000;
+	a->chunk_id.set = true;
+	a->chan_id = UINT32_MAX;
+	a->buffer_creds.uid = getuid();
+	a->buffer_creds.gid = getgid();
+	strcpy(a->pathname, PATHNAME);
+	strcpy(a->name, "metadata");
+	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_recv_channel(&f->fs, &r), 0);
+	assert_int_equal(r.code, 0);
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+}
+
+/* Command socket EOF while a metadata request waits for its answer. */
+static void test_eof_with_pending_metadata_request(void **state)
+{
+	struct fx *f = *state;
+
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+	ask_md_switch_timer(f);
+	assert_true(fake_sessiond_wait_bytes(&f->fs, f->fs.md_fd, WIRE_METADATA_REQUEST_SIZE));
+	fake_sessiond_close_cmd(&f->fs);
+	assert_int_equal(sim_step_until(&f->st, quit_called, f, 100000), SIM_STEP_PRED_TRUE);
+	assert_int_equal(f->quit_calls, 1);
+}
+
+/* The metadata switch timer asks the session daemon for metadata. */
+static void test_metadata_switch_timer(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c;
+	struct reply_channel r;
+	struct metadata_request req;
+	char *tsdl;
+	size_t len;
+	uint8_t junk[WIRE_MSG_SIZE] = { 0 };
+
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+	r = ask(f, DATA_KEY, false, true, false, true, 0);
+	assert_int_equal(r.code, 0);
+	get_channel(f, DATA_KEY, 1);
+	ask_md_switch_timer(f);
+	tsdl = data_tsdl(f);
+	len = strlen(tsdl);
+	/* tick 1: the whole TSDL, acknowledged once it is written out */
+	assert_int_equal(fake_sessiond_serve_metadata(&f->fs, &req, 0, 0, tsdl, len, false), 0);
+	assert_int_equal(req.session_id_per_pid, 33);
+	assert_true(file_size(f, "c0", "metadata") >= (off_t)len);
+	free(tsdl);
+	/* tick 2: nothing new; tick 3: no registry */
+	assert_int_equal(fake_sessiond_serve_metadata(&f->fs, NULL, len, 0, NULL, 0, false), 0);
+	assert_int_equal(fake_sessiond_serve_metadata(&f->fs, NULL, 0, 0, NULL, 0, true), 0);
+	/* tick 4: garbage makes the metadata socket unusable; the consumer keeps serving */
+	assert_true(fake_sessiond_wait_bytes(&f->fs, f->fs.md_fd, WIRE_METADATA_REQUEST_SIZE));
+	assert_int_equal(read(f->fs.md_fd, junk, WIRE_METADATA_REQUEST_SIZE),
+			 WIRE_METADATA_REQUEST_SIZE);
+	memset(junk, 0, sizeof(junk));
+	junk[0] = 99;
+	assert_int_equal(write(f->fs.md_fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	/* the failed request stops the periodic timer: the simulation goes idle */
+	assert_int_equal(sim_run_until_idle(&f->st, 20000), SIM_STEP_IDLE);
+	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	drop_apps(f);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(bt2_count(f, "c0"), 0);
+}
+
+/* The metadata socket breaks during a metadata snapshot: SNAPSHOT_FAILED. */
+static void test_metadata_socket_eof(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c;
+	struct reply_channel r;
+	uint8_t req[WIRE_METADATA_REQUEST_SIZE];
+
+	do_startup(f);
+	r = ask(f, MD_KEY, true, false, false, false, 0);
+	assert_int_equal(r.code, 0);
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, "/* CTF 1.8 */", 13), 0);
+	c = (struct cmd){ .type = CMD_SNAPSHOT_CHANNEL };
+	c.u.snapshot.key = MD_KEY;
+	c.u.snapshot.metadata = true;
+	/* no chunk yet */
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_SNAPSHOT_FAILED);
+	assert_int_equal(create_chunk(f, SESSION, 0, "s0"), 0);
+	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+	assert_true(fake_sessiond_wait_bytes(&f->fs, f->fs.md_fd, sizeof(req)));
+	assert_int_equal(read(f->fs.md_fd, req, sizeof(req)), (ssize_t)sizeof(req));
+	close_md_socket(f);
+	assert_int_equal(fake_sessiond_recv_status(&f->fs), CONSUMER_SNAPSHOT_FAILED);
+	/* later requests fail at once */
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_SNAPSHOT_FAILED);
+	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(close_chunk(f, 0, false), 0);
+	sim_run_until_idle(&f->st, 1000);
+	assert_int_equal(chunk_exists(f, 0), CONSUMER_UNKNOWN_TRACE_CHUNK);
+}
+
+/* Ring-buffer and file-system failures give each command's error code. */
+static void test_faults(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c;
+	struct consumer *bad;
+	struct consumer_env env = { 0 };
+
+	assert_int_equal(consumer_create(NULL, &bad), -EINVAL);
+	assert_int_equal(consumer_create(&env, &bad), -EINVAL);
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), CONSUMER_CREATE_TRACE_CHUNK_FAILED);
+	sim_fault_arm(&f->w.faults, SIM_OP_CHANNEL_CREATE, 1, RB_NOMEM, false);
+	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, CONSUMER_CHANNEL_FAIL);
+	sim_fault_arm(&f->w.faults, SIM_OP_STREAM_CREATE, 2, RB_NOMEM, false);
+	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, CONSUMER_CHANNEL_FAIL);
+	sim_fault_arm(&f->w.faults, SIM_OP_MAX_SUBBUF_SIZE, 1, RB_ERROR, false);
+	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, CONSUMER_CHANNEL_FAIL);
+	sim_io_arm(&f->sio, SIM_IO_OPENAT, 1, EACCES, false);
+	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, CONSUMER_CHANNEL_FAIL);
+	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, 0);
+	get_channel(f, DATA_KEY, 1);
+	write_events(f, 10);
+	sim_fault_arm(&f->w.faults, SIM_OP_FLUSH, 1, RB_ERROR, false);
+	c = c_key(CMD_FLUSH_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_ERR_BUFFER_FLUSH_FAILED);
+	sim_fault_arm(&f->w.faults, SIM_OP_CLEAR, 1, RB_ERROR, false);
+	c = c_key(CMD_CLEAR_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_FATAL);
+	c = c_key(CMD_OPEN_CHANNEL_PACKETS, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	c = c_key(CMD_GET_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_CHAN_NOT_FOUND);
+	c = (struct cmd){ .type = CMD_SNAPSHOT_CHANNEL };
+	c.u.snapshot.key = DATA_KEY;   /* monitored: not a snapshot channel */
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_SNAPSHOT_FAILED);
+	drop_apps(f);
+	sim_run_until_idle(&f->st, 100000);
+	/* snapshot channel: private streams */
+	assert_int_equal(ask(f, 5, false, false, true, true, 0).code, 0);
+	get_channel(f, 5, 1);
+	write_events(f, 10);
+	sim_fault_arm(&f->w.faults, SIM_OP_FLUSH, 1, RB_ERROR, false);
+	c = c_key(CMD_OPEN_CHANNEL_PACKETS, 5);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_UNKNOWN_ERROR);
+	sim_fault_arm(&f->w.faults, SIM_OP_CLEAR, 1, RB_ERROR, false);
+	c = c_key(CMD_CLEAR_CHANNEL, 5);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_FATAL);
+	c = c_key(CMD_CLEAR_QUIESCENT_CHANNEL, 5);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	c = c_key(CMD_FLUSH_CHANNEL, 5);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(rotate(f, 5, false), 0);
+	c = (struct cmd){ .type = CMD_SNAPSHOT_CHANNEL };
+	c.u.snapshot.key = 5;
+	sim_io_arm(&f->sio, SIM_IO_OPENAT, 1, EACCES, false);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_SNAPSHOT_FAILED);
+	sim_fault_arm(&f->w.faults, SIM_OP_SNAPSHOT, 1, RB_ERROR, false);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_SNAPSHOT_FAILED);
+	c.u.snapshot.key = DATA_KEY;   /* hung up and freed when its app went away */
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_CHAN_NOT_FOUND);
+	drop_apps(f);
+	sim_run_until_idle(&f->st, 100000);
+}
+
+/* End of stream in the middle of a message or while an fd is expected. */
+static void test_eof_midway(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c = { .type = CMD_SET_MONITOR_PIPE };
+	uint8_t msg[WIRE_MSG_SIZE] = { 0 };
+
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);   /* ack; fd never sent */
+	fake_sessiond_close_cmd(&f->fs);
+	assert_int_equal(sim_step_until(&f->st, quit_called, f, 1000), SIM_STEP_PRED_TRUE);
+	(void)msg;
+}
+
+static void test_eof_partial_message(void **state)
+{
+	struct fx *f = *state;
+	uint8_t msg[WIRE_MSG_SIZE] = { 0 };
+
+	assert_int_equal(fake_sessiond_send_raw(&f->fs, msg, 1000), 0);
+	fake_sessiond_close_cmd(&f->fs);
+	assert_int_equal(sim_step_until(&f->st, quit_called, f, 1000), SIM_STEP_PRED_TRUE);
+	assert_int_equal(f->quit_calls, 1);
+}
+
+static void test_eof_during_payload(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c = { .type = CMD_PUSH_METADATA };
+
+	do_startup(f);
+	assert_int_equal(ask(f, MD_KEY, true, false, false, false, 0).code, 0);
+	c.u.push_metadata.key = MD_KEY;
+	c.u.push_metadata.len = 100;
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_send_raw(&f->fs, (const uint8_t *)"abc", 3), 0);
+	fake_sessiond_close_cmd(&f->fs);
+	assert_int_equal(sim_step_until(&f->st, quit_called, f, 1000), SIM_STEP_PRED_TRUE);
+}
+
+
+/* Stop, rotate to nothing, start again in a new chunk: nothing leaks across. */
+static void test_rotate_to_nothing_then_new_chunk(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c;
+	uint64_t w0, w1;
+
+	monitored_session(f, 0, "c0", 1);
+	w0 = write_events(f, 20);
+	c = c_key(CMD_FLUSH_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	data_pending_until_zero(f);
+	assert_int_equal(rotate(f, DATA_KEY, false), 0);
+	assert_int_equal(rotate(f, MD_KEY, true), 0);
+	assert_int_equal(close_chunk(f, 0, false), 0);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(chunk_exists(f, 0), CONSUMER_UNKNOWN_TRACE_CHUNK);
+	/* without a chunk, packets are consumed and dropped; pushes reply at once */
+	c = c_key(CMD_CLEAR_QUIESCENT_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	write_events(f, 10);
+	c = c_key(CMD_FLUSH_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	data_pending_until_zero(f);
+	/* start again in chunk 1 */
+	assert_int_equal(create_chunk(f, SESSION, 1, "c1"), 0);
+	assert_int_equal(rotate(f, DATA_KEY, false), 0);
+	assert_int_equal(rotate(f, MD_KEY, true), 0);
+	c = c_key(CMD_CLEAR_QUIESCENT_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	w1 = write_events(f, 15);
+	c = c_key(CMD_FLUSH_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	data_pending_until_zero(f);
+	drop_apps(f);
+	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(close_chunk(f, 1, false), 0);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(chunk_exists(f, 1), CONSUMER_UNKNOWN_TRACE_CHUNK);
+	assert_int_equal(bt2_count(f, "c0"), (long)w0);
+	assert_int_equal(bt2_count(f, "c1"), (long)w1);
+}
+
+/* Every command type that can fail to decode gets its own reply shape. */
+static void test_decode_error_shapes(void **state)
+{
+	struct fx *f = *state;
+	static const struct { uint32_t type; int32_t code; } t[] = {
+		{ WIRE_CMD_CREATE_TRACE_CHUNK, CONSUMER_CREATE_TRACE_CHUNK_FAILED },
+		{ WIRE_CMD_TRACE_CHUNK_EXISTS, CONSUMER_INVALID_PARAMETERS },
+		{ WIRE_CMD_ADD_RELAYD_SOCKET, CONSUMER_ERROR_RECV_FD },
+		{ WIRE_CMD_SNAPSHOT_CHANNEL, CONSUMER_SNAPSHOT_FAILED },
+		{ WIRE_CMD_ROTATE_CHANNEL, CONSUMER_ROTATION_FAIL },
+		{ WIRE_CMD_UPDATE_STREAM, CONSUMER_INVALID_PARAMETERS },
+		{ WIRE_CMD_STOP, CONSUMER_INVALID_PARAMETERS },
+	};
+	uint8_t msg[WIRE_MSG_SIZE];
+	struct cmd c;
+	struct consumer_stats s;
+	unsigned int sent = 0;
+
+	for (unsigned int i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(msg, 0x07, sizeof(msg));
+		memcpy(msg, &t[i].type, 4);
+		if (wire_decode(msg, &c) == 0)
+			continue;
+		assert_int_equal(fake_sessiond_send_raw(&f->fs, msg, sizeof(msg)), 0);
+		assert_int_equal(fake_sessiond_recv_status(&f->fs), t[i].code);
+		sent++;
+	}
+	assert_true(sent >= 5);
+	consumer_get_stats(f->c, &s);
+	assert_int_equal(s.commands, sent);
+	assert_int_equal(s.command_errors, sent);
+}
+
+/* Command socket EOF: metadata closed at once, on_quit once data streams hung up. */
+static void test_eof_quit(void **state)
+{
+	struct fx *f = *state;
+	struct reply_channel r;
+	struct cmd c;
+	struct consumer_stats s;
+	char *tsdl;
+
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "trace"), 0);
+	r = ask(f, DATA_KEY, false, true, false, true, 0);
+	assert_int_equal(r.code, 0);
+	get_channel(f, DATA_KEY, 1);
+	r = ask(f, MD_KEY, true, true, false, true, 0);
+	assert_int_equal(r.code, 0);
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	tsdl = data_tsdl(f);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, tsdl, strlen(tsdl)), 0);
+	free(tsdl);
+	write_events(f, 10);
+
+	fake_sessiond_close_cmd(&f->fs);
+	sim_run_until_idle(&f->st, 100000);
+	consumer_get_stats(f->c, &s);
+	assert_true(s.quitting);
+	assert_int_equal(f->quit_calls, 0);     /* the data streams are still open */
+	assert_int_equal(s.streams, 2);
+	drop_apps(f);
+	assert_int_equal(sim_step_until(&f->st, quit_called, f, 100000), SIM_STEP_PRED_TRUE);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(f->quit_calls, 1);
+	consumer_get_stats(f->c, &s);
+	assert_int_equal(s.streams, 0);
+	assert_int_equal(s.channels, 0);
+	assert_true(bt2_count(f, "trace") == 20);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_startup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eof_quit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relayd_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_decode_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clear_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metadata_regeneration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats_and_monitor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_destroy_midway, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotate_to_nothing_then_new_chunk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_decode_error_shapes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metadata_switch_timer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eof_with_pending_metadata_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metadata_socket_eof, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eof_midway, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eof_partial_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eof_during_payload, setup, teardown),
+	};
+	int ret;
+
+	rcu_register_thread();
+	log_level = -1;
+	if (getenv("SLUICE_SEED"))
+		seed = strtoull(getenv("SLUICE_SEED"), NULL, 0);
+	if (getenv("SLUICE_TEST_LOG"))
+		log_level = atoi(getenv("SLUICE_TEST_LOG"));
+	ret = cmocka_run_group_tests(tests, NULL, NULL);
+	rcu_unregister_thread();
+	return ret;
+}
