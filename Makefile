@@ -135,6 +135,7 @@ check: all
 	@bash ci/run-unit.sh $(UNIT_BIN)
 	@echo "== check: unit tests under valgrind"
 	@bash ci/run-unit.sh --valgrind $(UNIT_BIN)
+	@$(foreach step,$(CHECK_STEPS),echo "== check: $(step)" && $(MAKE) --no-print-directory $(step) &&) true
 	@echo "== check: end-to-end with the real lttng-sessiond"
 	@bash tests/e2e/run.sh $(DAEMON) $(E2E_APP)
 	@echo "== check: coverage gate"
@@ -144,11 +145,15 @@ check: all
 # ---- install -------------------------------------------------------------
 
 install: all
-	@echo "nothing installable yet besides documentation"
-	install -d $(DESTDIR)$(PREFIX)/share/doc/sluice
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/sluice
+	install -m 0755 $(DAEMON) $(DESTDIR)$(PREFIX)/bin/sluice-consumerd
 	install -m 0644 README.md LICENSE $(DESTDIR)$(PREFIX)/share/doc/sluice/
 
 clean:
 	rm -rf $(B)
+
+# Test suites with their own build rules (scenario runner, fuzzer) plug in here; each
+# rules.mk may add to CHECK_STEPS (targets run by `make check` after the unit tests).
+-include $(sort $(wildcard tests/*/rules.mk))
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

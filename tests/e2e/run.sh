@@ -24,7 +24,9 @@ for f in "$CONSUMERD" "$E2E_APP"; do
 	[ -x "$f" ] || { echo "e2e: $f is not executable"; exit 1; }
 	cp "$f" "$bin_dir/"
 done
+cp "$here/valgrind-daemon.supp" "$bin_dir/"
 CONSUMERD=$bin_dir/$(basename "$CONSUMERD")
+E2E_BIN=$bin_dir
 E2E_APP=$bin_dir/$(basename "$E2E_APP")
 
 passed=0 failed=0
