@@ -151,6 +151,21 @@ void channel_get(struct channel *ch)
 	uatomic_inc(&ch->refcount);
 }
 
+/* See channel.h. */
+bool channel_tryget(struct channel *ch)
+{
+	long old = uatomic_read(&ch->refcount);
+
+	while (old > 0) {
+		long seen = uatomic_cmpxchg(&ch->refcount, old, old + 1);
+
+		if (seen == old)
+			return true;
+		old = seen;
+	}
+	return false;
+}
+
 /* Cmd-loop callback of the last put. */
 static void channel_free_cb(void *arg)
 {

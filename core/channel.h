@@ -34,6 +34,8 @@ void channel_for_each(struct consumer *c, void (*fn)(struct channel *ch, void *a
 unsigned long channel_count(struct consumer *c);
 
 void channel_get(struct channel *ch);
+/* A reference unless the last one is gone (free pending): true when taken. */
+bool channel_tryget(struct channel *ch);
 /* Drop a reference (any loop); the last one schedules the free on the cmd loop. */
 void channel_put(struct channel *ch);
 /* Drop the cmd loop's own reference once (cmd loop). */

@@ -96,20 +96,20 @@ static void reply_close(struct consumer *c, int32_t code)
 	conn_send(c->conn, b, sizeof(b));
 }
 
-/* CLOSE_TRACE_CHUNK: detach, record the close command, drop the sessiond's ref. */
+/*
+ * CLOSE_TRACE_CHUNK: detach, record the close command, drop the sessiond's
+ * ref.  As the stock 2.13.9 consumer: an unknown chunk answers 128 before
+ * anything else; a relayd chunk is closed locally and then answers 124,
+ * its relayd being unknown (streaming is not supported).
+ */
 void cmd_close_trace_chunk(struct consumer *c, const struct cmd *cmd)
 {
 	const struct cmd_close_chunk *cl = &cmd->u.close_chunk;
 	enum chunk_close_command how = CHUNK_CLOSE_NONE;
+	int32_t code = CONSUMER_SUCCESS;
 	struct chunk_ctx x;
 	int ret;
 
-	if (cl->relayd_id.set) {
-		ERR("CLOSE_TRACE_CHUNK for relayd %" PRIu64
-		    ": streaming to lttng-relayd is not supported yet", cl->relayd_id.value);
-		reply_close(c, CONSUMER_CLOSE_TRACE_CHUNK_FAILED);
-		return;
-	}
 	x.session_id = cl->session_id;
 	x.chunk = chunk_get(c->chunks, cl->session_id, cl->chunk_id);
 	if (!x.chunk) {
@@ -130,10 +130,14 @@ void cmd_close_trace_chunk(struct consumer *c, const struct cmd *cmd)
 	ret = chunk_close(c->chunks, cl->session_id, cl->chunk_id, how);
 	if (ret) {
 		ERR("CLOSE_TRACE_CHUNK %" PRIu64 ": %s", cl->chunk_id, log_strerror(-ret));
-		reply_close(c, CONSUMER_CLOSE_TRACE_CHUNK_FAILED);
-		return;
+		code = CONSUMER_CLOSE_TRACE_CHUNK_FAILED;
 	}
-	reply_close(c, CONSUMER_SUCCESS);
+	if (cl->relayd_id.set) {
+		ERR("CLOSE_TRACE_CHUNK for relayd %" PRIu64
+		    ": streaming to lttng-relayd is not supported yet", cl->relayd_id.value);
+		code = CONSUMER_CLOSE_TRACE_CHUNK_FAILED;
+	}
+	reply_close(c, code);
 }
 
 /* TRACE_CHUNK_EXISTS: 126 while registered, else 128; never 0. */

@@ -184,21 +184,9 @@ void cmd_open_channel_packets(struct consumer *c, const struct cmd *cmd)
 		conn_reply_status(c->conn, CONSUMER_INVALID_PARAMETERS);
 		return;
 	}
-	cds_list_for_each_entry(s, &ch->private_streams, node) {
-		uint64_t before = 0, after = 0;
-
-		if (rb_snapshot_sample_positions(s->rbs) != RB_OK ||
-		    rb_snapshot_produced(s->rbs, &before) != RB_OK ||
-		    rb_flush(s->rbs, false) != RB_OK ||
-		    rb_snapshot_sample_positions(s->rbs) != RB_OK ||
-		    rb_snapshot_produced(s->rbs, &after) != RB_OK) {
-			ERR("OPEN_CHANNEL_PACKETS: stream %s failed", s->name);
+	cds_list_for_each_entry(s, &ch->private_streams, node)
+		if (stream_open_packet(s) == STREAM_PACKET_ERROR)
 			code = CONSUMER_UNKNOWN_ERROR;
-			continue;
-		}
-		if (after != before)
-			s->opened_in_chunk = true;
-	}
 	conn_reply_status(c->conn, code);
 }
 
@@ -274,52 +262,70 @@ void cmd_data_pending(struct consumer *c, const struct cmd *cmd)
 
 /* ---- DISCARDED_EVENTS / LOST_PACKETS ---- */
 
-static void done_u64(struct xop *x)
+/* Bare U64 reply. */
+static void send_u64(struct consumer *c, uint64_t v)
 {
 	uint8_t b[WIRE_U64_SIZE];
 
-	wire_encode_u64(x->u64, b);
-	conn_send(x->c->conn, b, sizeof(b));
-	conn_resume(x->c->conn);
+	wire_encode_u64(v, b);
+	conn_send(c->conn, b, sizeof(b));
 }
 
-/* Data loop: sum the statistics of the channel's streams. */
+static void done_u64(struct xop *x)
+{
+	send_u64(x->c, x->u64);
+	conn_resume(x->c->conn);
+	channel_put(x->ch);
+}
+
+/* Data loop: the channel's total: streams gone plus streams alive. */
 static void stats_data(void *arg)
 {
 	struct xop *x = arg;
 	struct stream *s;
 
-	cds_list_for_each_entry(s, &x->c->data_streams, node) {
-		if (s->chan->key != x->key || s->chan->session_id != x->session_id)
-			continue;
-		x->u64 += x->flag ? s->stats.lost_packets : s->stats.discarded_events;
-	}
+	x->u64 = x->flag ? x->ch->dead_lost : x->ch->dead_discarded;
+	cds_list_for_each_entry(s, &x->c->data_streams, node)
+		if (s->chan == x->ch)
+			x->u64 += x->flag ? s->stats.lost_packets : s->stats.discarded_events;
 	xop_complete(x);
 }
 
-/* DISCARDED_EVENTS / LOST_PACKETS: bare U64 total over the channel's streams. */
+/*
+ * DISCARDED_EVENTS / LOST_PACKETS: bare U64, the channel's running total
+ * (kept while the channel exists); 0 for an unknown channel or session.
+ */
 void cmd_channel_stats(struct consumer *c, const struct cmd *cmd)
 {
 	bool lost = cmd->type == CMD_LOST_PACKETS;
-	struct xop *x = xop_new(c, lost ? "LOST_PACKETS" : "DISCARDED_EVENTS", done_u64);
-	uint8_t b[WIRE_U64_SIZE];
+	struct channel *ch = channel_lookup(c, cmd->u.stats.key);
+	struct xop *x;
 
+	if (!ch || ch->session_id != cmd->u.stats.session_id || ch->metadata ||
+	    !channel_tryget(ch)) {
+		send_u64(c, 0);
+		return;
+	}
+	x = xop_new(c, lost ? "LOST_PACKETS" : "DISCARDED_EVENTS", done_u64);
 	if (x) {
-		x->key = cmd->u.stats.key;
-		x->session_id = cmd->u.stats.session_id;
+		/* x->ch (no streams in flight) only names the channel; the ref is ours. */
+		x->ch = ch;
 		x->flag = lost;
 		if (xop_start(x, c->env.data_loop, stats_data) == 0) {
 			conn_pause(c->conn);
 			return;
 		}
 	}
-	wire_encode_u64(0, b);
-	conn_send(c->conn, b, sizeof(b));
+	channel_put(ch);
+	send_u64(c, 0);
 }
 
 /* ---- ROTATE_CHANNEL ---- */
 
-/* Sample a data stream and set its rotate position (§3.11 steps 1-3). */
+/*
+ * Sample a data stream and set its rotate position (§3.11 steps 1-3);
+ * s->rotate_chunk is set when it moves to a new chunk (step 4 applies).
+ */
 static void rotate_sample(struct stream *s, struct chunk *target)
 {
 	uint64_t produced = 0, consumed = 0, next_seq;
@@ -348,11 +354,13 @@ static void rotate_sample(struct stream *s, struct chunk *target)
 		produced = consumed;
 	next_seq = s->stats.last_seq_valid ? s->stats.last_seq + 1 : 0;
 	s->rotate_pos = next_seq + (s->max_sb ? (produced - consumed) / s->max_sb : 0);
+	s->rotate_pending = true;
+	/* The next chunk has no packet of this stream yet. */
+	s->opened_in_chunk = false;
 	if (target && target != s->chunk) {
 		chunk_ref(target);
 		s->rotate_chunk = target;
 	}
-	s->rotate_pending = true;
 }
 
 /* Data loop, after the reply: rotate ready streams (others rotate while consuming). */
@@ -367,7 +375,12 @@ static void rotate_data_apply(void *arg)
 	xop_complete(x);
 }
 
-/* Data loop: sample every stream of the channel (reply follows). */
+/*
+ * Data loop: sample every stream of the channel, then (§3.11 step 4) open
+ * an empty packet in the streams moving to a new chunk, so that chunk
+ * starts at the rotation; a full ring retries after its next consumed
+ * packet (data_stream_consume).  The reply follows.
+ */
 static void rotate_data_sample(void *arg)
 {
 	struct xop *x = arg;
@@ -376,6 +389,11 @@ static void rotate_data_sample(void *arg)
 	cds_list_for_each_entry(s, &x->c->data_streams, node)
 		if (s->chan->key == x->key)
 			rotate_sample(s, x->chunk);
+	/* After the loop, as stock: no packet opens in a stream still being sampled. */
+	cds_list_for_each_entry(s, &x->c->data_streams, node)
+		if (s->chan->key == x->key && s->rotate_chunk &&
+		    stream_open_packet(s) == STREAM_PACKET_ERROR)
+			x->code = CONSUMER_ROTATION_FAIL;
 	xop_complete(x);
 }
 

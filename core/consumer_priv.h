@@ -148,6 +148,8 @@ struct stream {
 	struct stream_drain_stats stats;
 	bool quiescent;
 	bool opened_in_chunk;              /* a packet was opened in the current chunk */
+	uint64_t acct_packets;             /* sink stats of `out` already in st_packets */
+	uint64_t acct_bytes;               /* ... and in st_bytes */
 
 	/* rotation in progress (owner loop) */
 	bool rotate_pending;

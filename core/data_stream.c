@@ -97,22 +97,47 @@ static int discard_one(struct stream *s)
 	return 1;
 }
 
+/* Rotating to no chunk: packets consumed now need no new packet opened. */
+static bool rotating_to_nothing(const struct stream *s)
+{
+	return s->rotate_pending && !s->rotate_chunk;
+}
+
+/*
+ * After a consumed packet (§3.11 step 4): a stream whose packet could not be
+ * opened at the rotation (full ring) tries again now that a sub-buffer is
+ * free.  Either way the chunk has a packet of the stream from now on.
+ */
+static void open_packet_after_consume(struct stream *s)
+{
+	if (s->opened_in_chunk || !s->out || rotating_to_nothing(s))
+		return;
+	if (stream_open_packet(s) == STREAM_PACKET_ERROR)
+		WARN("stream %s: no packet opened after the rotation", s->name);
+	s->opened_in_chunk = true;
+}
+
 /* See consumer_priv.h. */
 int data_stream_consume(struct stream *s)
 {
+	bool one;
 	int ret;
 
 	for (;;) {
 		maybe_rotate(s);
+		/* One packet at a time while a rotation or a packet open waits on it. */
+		one = s->rotate_pending ||
+		      (!s->opened_in_chunk && s->out && !rotating_to_nothing(s));
 		if (!s->out)
 			ret = discard_one(s);
-		else if (s->rotate_pending)
-			ret = stream_drain(s->rbs, s->out, &s->stats, 1);
 		else
-			ret = stream_drain(s->rbs, s->out, &s->stats, 0);
-		if (ret > 0 && s->out)
-			s->opened_in_chunk = true;
-		if (ret <= 0 || !s->rotate_pending)
+			ret = stream_drain(s->rbs, s->out, &s->stats, one ? 1 : 0);
+		if (ret > 0 && s->out) {
+			stream_account(s);
+			open_packet_after_consume(s);
+		}
+		/* Without output, discard until empty. */
+		if (ret <= 0 || (!one && s->out))
 			return ret < 0 ? ret : 0;
 	}
 }
@@ -124,6 +149,21 @@ static void drain_wakeups(int fd)
 
 	while (read(fd, buf, sizeof(buf)) > 0)
 		;
+}
+
+/* Unlink and free a dispatched stream; its totals stay with the channel (data loop). */
+static void stream_leave(struct stream *s)
+{
+	struct channel *ch = s->chan;
+
+	ch->dead_discarded += s->stats.discarded_events;
+	ch->dead_lost += s->stats.lost_packets;
+	ch->dead_bytes += s->stats.bytes;
+	cds_list_del(&s->node);
+	ch->nr_data_streams--;
+	if (ch->nr_data_streams == 0)
+		monitor_timer_stop(ch);
+	stream_free(s);
 }
 
 /* Remove a hung-up stream: flush, drain, close, drop refs (§5.1). */
@@ -147,11 +187,7 @@ static void data_stream_hangup(struct stream *s)
 			s->quiescent = true;
 		data_stream_consume(s);
 	}
-	cds_list_del(&s->node);
-	ch->nr_data_streams--;
-	if (ch->nr_data_streams == 0)
-		monitor_timer_stop(ch);
-	stream_free(s);
+	stream_leave(s);
 	channel_put(ch);
 }
 
@@ -180,11 +216,7 @@ void data_streams_destroy_all(struct consumer *c)
 		if (s->src)
 			loop_remove(c->env.data_loop, s->src);
 		s->src = NULL;
-		cds_list_del(&s->node);
-		ch->nr_data_streams--;
-		if (ch->nr_data_streams == 0)
-			monitor_timer_stop(ch);
-		stream_free(s);
+		stream_leave(s);
 		uatomic_dec(&ch->refcount);
 	}
 }

@@ -142,6 +142,7 @@ void metadata_stream_pump(struct stream *s)
 	if (!s->pump_ready)
 		return;
 	ret = metadata_pump(&s->pump);
+	stream_account(s);
 	if (ret < 0)
 		ERR("metadata stream of channel %" PRIu64 ": %s; retried on the next wake-up",
 		    s->chan->key, log_strerror(-ret));
@@ -186,14 +187,12 @@ void metadata_stream_rotate(struct stream *s, struct chunk *target)
 			ERR("metadata stream of channel %" PRIu64 ": rotation failed", s->chan->key);
 			return;
 		}
-		stream_close_output(s);
-		s->out = nout;
-		chunk_ref(target);
-		s->chunk = target;
-	} else {
-		s->out = nout;
-		chunk_ref(target);
-		s->chunk = target;
+	}
+	stream_close_output(s);
+	s->out = nout;
+	chunk_ref(target);
+	s->chunk = target;
+	if (!s->pump_ready) {
 		if (mdcache_stream_open(s->chan->cache))
 			WARN("metadata cache of channel %" PRIu64 " already attached", s->chan->key);
 		pump_attach(s);

@@ -79,19 +79,60 @@ int stream_open_output(struct stream *s, struct chunk *chunk, bool snapshot)
 	}
 	chunk_ref(chunk);
 	s->chunk = chunk;
-	s->opened_in_chunk = false;
 	return 0;
+}
+
+/* See stream.h: the counters follow the writes, not only the closes. */
+void stream_account(struct stream *s)
+{
+	struct sink_stats st;
+
+	if (!s->out)
+		return;
+	sink_stream_stats(s->out, &st);
+	uatomic_add(&s->chan->c->st_packets, st.packets - s->acct_packets);
+	uatomic_add(&s->chan->c->st_bytes, st.bytes_written - s->acct_bytes);
+	s->acct_packets = st.packets;
+	s->acct_bytes = st.bytes_written;
+}
+
+/* Sample and read the produced position.  0, or -1 (logged). */
+static int sample_produced(struct stream *s, uint64_t *produced)
+{
+	if (rb_snapshot_sample_positions(s->rbs) != RB_OK ||
+	    rb_snapshot_produced(s->rbs, produced) != RB_OK) {
+		ERR("stream %s: sampling its positions failed", s->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* See stream.h. */
+enum stream_open_packet stream_open_packet(struct stream *s)
+{
+	uint64_t before, after;
+
+	if (sample_produced(s, &before))
+		return STREAM_PACKET_ERROR;
+	if (rb_flush(s->rbs, false) != RB_OK) {
+		ERR("stream %s: flush of an empty packet failed", s->name);
+		return STREAM_PACKET_ERROR;
+	}
+	if (sample_produced(s, &after))
+		return STREAM_PACKET_ERROR;
+	if (after == before)
+		return STREAM_PACKET_NO_SPACE;
+	s->opened_in_chunk = true;
+	return STREAM_PACKET_OPENED;
 }
 
 /* See stream.h. */
 void stream_close_output(struct stream *s)
 {
-	struct sink_stats st;
-
 	if (s->out) {
-		sink_stream_stats(s->out, &st);
-		uatomic_add(&s->chan->c->st_packets, st.packets);
-		uatomic_add(&s->chan->c->st_bytes, st.bytes_written);
+		stream_account(s);
+		s->acct_packets = 0;
+		s->acct_bytes = 0;
 		if (sink_stream_close(s->out))
 			ERR("stream %s: closing its output failed", s->name);
 		s->out = NULL;

@@ -24,6 +24,20 @@ struct stream *stream_new(struct channel *ch, struct rb_stream *rbs);
  * an index unless `snapshot`.  Closes a previous output first.  0 / -errno.
  */
 int stream_open_output(struct stream *s, struct chunk *chunk, bool snapshot);
+/* Add what `out` wrote since the last call to the consumer's packet/byte counters. */
+void stream_account(struct stream *s);
+
+enum stream_open_packet {
+	STREAM_PACKET_OPENED,    /* the produced position moved */
+	STREAM_PACKET_NO_SPACE,  /* the ring is full: retry after a consumed packet */
+	STREAM_PACKET_ERROR,     /* a ring-buffer call failed (logged) */
+};
+/*
+ * Open an empty packet (spec §3.11 step 4, §3.13): sample produced,
+ * flush(false), sample again.  Sets opened_in_chunk when OPENED.
+ */
+enum stream_open_packet stream_open_packet(struct stream *s);
+
 /* Close the output and drop its chunk ref (no-op without output). */
 void stream_close_output(struct stream *s);
 /* Close output, destroy the adapter stream, close the wait fd, free. */

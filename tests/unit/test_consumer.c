@@ -28,6 +28,7 @@
 #include "io.h"
 #include "log.h"
 #include "sim_app.h"
+#include "sim_fault.h"
 #include "sim_loop.h"
 #include "sim_io.h"
 #include "sim_rb.h"
@@ -391,6 +392,30 @@ static void test_startup(void **state)
 	assert_false(s.quitting);
 }
 
+/* Bad environments are refused; NULL consumers are no-ops. */
+static void test_create_invalid(void **state)
+{
+	struct fx *f = *state;
+	struct consumer_env env = { 0 };
+	struct consumer *c = NULL;
+	struct consumer_stats st;
+
+	assert_int_equal(consumer_create(NULL, &c), -EINVAL);
+	assert_int_equal(consumer_create(&env, &c), -EINVAL);
+	env.rb = &f->rb;
+	env.io = &io_posix;
+	env.cmd_loop = env.metadata_loop = env.data_loop = sim_loop_base(f->cmd);
+	env.cmd_fd = -1;
+	env.metadata_fd = 0;
+	assert_int_equal(consumer_create(&env, &c), -EINVAL);
+	assert_null(c);
+	consumer_destroy(NULL);
+	memset(&st, 0xff, sizeof(st));
+	consumer_get_stats(NULL, &st);
+	assert_int_equal(st.commands, 0);
+	assert_false(st.quitting);
+}
+
 /* A whole per-UID session, read back by babeltrace2. */
 static void test_full_session(void **state)
 {
@@ -568,7 +593,16 @@ static void test_relayd_refused(void **state)
 		c.u.close_chunk.relayd_id.value = 3;
 		assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
 		assert_int_equal(fake_sessiond_recv_close_chunk(&f->fs, &rc), 0);
+		/* stock order: the chunk lookup comes first */
+		assert_int_equal(rc.code, CONSUMER_UNKNOWN_TRACE_CHUNK);
+		assert_string_equal(rc.path, "");
+		/* a known chunk is closed all the same, then the unknown relayd fails it */
+		assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+		c.u.close_chunk.session_id = SESSION;
+		assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+		assert_int_equal(fake_sessiond_recv_close_chunk(&f->fs, &rc), 0);
 		assert_int_equal(rc.code, CONSUMER_CLOSE_TRACE_CHUNK_FAILED);
+		assert_int_equal(chunk_exists(f, 0), CONSUMER_UNKNOWN_TRACE_CHUNK);
 	}
 	{
 		struct cmd a = { .type = CMD_ASK_CHANNEL };
@@ -835,6 +869,8 @@ static void test_metadata_regeneration(void **state)
 	assert_int_equal(bt2_count(f, "c0"), (long)written);
 }
 
+static void stats_streams_gone(struct fx *f, uint64_t expect);
+
 /* Statistics commands and the monitor timer's samples. */
 static void test_stats_and_monitor(void **state)
 {
@@ -885,7 +921,131 @@ static void test_stats_and_monitor(void **state)
 	c.type = CMD_LOST_PACKETS;
 	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
 	assert_int_equal(fake_sessiond_recv_u64(&f->fs), 0);
+	/* the streams hang up, the channel stays: its total stays */
+	stats_streams_gone(f, sim_app_events_dropped(f->apps[0]));
+}
+
+static uint64_t channel_stat(struct fx *f, enum cmd_type t, uint64_t session, uint64_t key)
+{
+	struct cmd c = { .type = t };
+
+	c.u.stats.session_id = session;
+	c.u.stats.key = key;
+	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+	return fake_sessiond_recv_u64(&f->fs);
+}
+
+/*
+ * DISCARDED_EVENTS of DATA_KEY: `expect` while the channel lives, 0 for
+ * another session or an unknown key, 0 once the channel is gone (as stock).
+ */
+static void stats_streams_gone(struct fx *f, uint64_t expect)
+{
+	struct consumer_stats st;
+
+	assert_int_equal(channel_stat(f, CMD_DISCARDED_EVENTS, SESSION, DATA_KEY), expect);
+	assert_int_equal(channel_stat(f, CMD_DISCARDED_EVENTS, SESSION + 1, DATA_KEY), 0);
+	assert_int_equal(channel_stat(f, CMD_DISCARDED_EVENTS, SESSION, 99), 0);
 	drop_apps(f);
+	sim_run_until_idle(&f->st, 100000);
+	consumer_get_stats(f->c, &st);
+	assert_int_equal(st.channels, 0);
+	assert_int_equal(st.streams, 0);
+	assert_int_equal(channel_stat(f, CMD_DISCARDED_EVENTS, SESSION, DATA_KEY), 0);
+}
+
+/* Sum of the sizes of the files the session wrote in `sub`. */
+static off_t trace_bytes(struct fx *f, const char *sub)
+{
+	static const char *const names[] = { "chan_0", "chan_1", "metadata" };
+	off_t total = 0;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (file_size(f, sub, names[i]) > 0)
+			total += file_size(f, sub, names[i]);
+	return total;
+}
+
+/*
+ * §3.11 step 4: after a rotation to a new chunk, each data stream opens an
+ * (empty) packet there at once, before any event or stop; the written
+ * packets and bytes are counted as they are written (open streams).
+ */
+static void test_rotation_opens_packets(void **state)
+{
+	struct fx *f = *state;
+	struct consumer_stats st;
+	struct cmd c;
+	uint64_t written;
+
+	monitored_session(f, 0, "c0", 1);
+	written = write_events(f, 40);
+	data_pending_until_zero(f);
+	consumer_get_stats(f->c, &st);
+	assert_true(st.packets_written > 0);
+	assert_int_equal(st.bytes_written, (uint64_t)trace_bytes(f, "c0"));
+	assert_int_equal(create_chunk(f, SESSION, 1, "c1"), 0);
+	assert_int_equal(rotate(f, DATA_KEY, false), 0);
+	assert_int_equal(rotate(f, MD_KEY, true), 0);
+	sim_run_until_idle(&f->st, 100000);
+	/* no event since the rotation, yet both streams have a packet in c1 */
+	assert_true(file_size(f, "c1", "chan_0") > 0);
+	assert_true(file_size(f, "c1", "chan_1") > 0);
+	consumer_get_stats(f->c, &st);
+	assert_int_equal(st.bytes_written, (uint64_t)(trace_bytes(f, "c0") + trace_bytes(f, "c1")));
+	assert_int_equal(close_chunk(f, 0, false), 0);
+	written += write_events(f, 10);
+	c = c_key(CMD_FLUSH_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	data_pending_until_zero(f);
+	drop_apps(f);
+	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(close_chunk(f, 1, false), 0);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(bt2_count(f, "c0") + bt2_count(f, "c1"), (long)written);
+}
+
+/*
+ * §3.11 step 4 with full rings: the packet cannot be opened at the rotation
+ * (no free sub-buffer); it is opened after the first packet consumed, once
+ * per stream, and the two chunks still hold every event.
+ */
+static void test_rotation_full_ring_opens_later(void **state)
+{
+	struct fx *f = *state;
+	struct sim_fault *flush = &f->w.faults.op[SIM_OP_FLUSH];
+	struct cmd c;
+	uint64_t written, flushes;
+
+	monitored_session(f, 0, "c0", 1);
+	/* the consumer cannot read: the discard rings fill up */
+	sim_fault_arm(&f->w.faults, SIM_OP_GET_NEXT_SUBBUF, 1, RB_ERROR, true);
+	written = write_events(f, 2000);
+	sim_run_until_idle(&f->st, 100000);
+	assert_true(sim_app_events_dropped(f->apps[0]) > 0);
+	assert_int_equal(create_chunk(f, SESSION, 1, "c1"), 0);
+	flushes = flush->calls;
+	assert_int_equal(rotate(f, DATA_KEY, false), 0);
+	sim_run_until_idle(&f->st, 100000);
+	/* per stream: the step-1 flush and the (failed) packet open */
+	assert_int_equal(flush->calls - flushes, 4);
+	sim_fault_disarm(&f->w.faults, SIM_OP_GET_NEXT_SUBBUF);
+	flushes = flush->calls;
+	c = c_key(CMD_FLUSH_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	data_pending_until_zero(f);
+	/* per stream: the final flush, then one packet open after the first read */
+	assert_int_equal(flush->calls - flushes, 4);
+	assert_int_equal(rotate(f, MD_KEY, true), 0);
+	assert_int_equal(close_chunk(f, 0, false), 0);
+	assert_true(file_size(f, "c1", "chan_0") > 0);
+	drop_apps(f);
+	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(close_chunk(f, 1, false), 0);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(bt2_count(f, "c0") + bt2_count(f, "c1"), (long)written);
 }
 
 
@@ -1265,6 +1425,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_clear_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metadata_regeneration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_and_monitor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_opens_packets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_full_ring_opens_later, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_midway, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotate_to_nothing_then_new_chunk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decode_error_shapes, setup, teardown),
