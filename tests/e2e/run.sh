@@ -47,6 +47,13 @@ for s in "${E2E_SCENARIOS[@]}"; do
 	e2e_cleanup
 	[ -n "$E2E_HUNG" ] && rc=1 && log="$log
   FAIL: a daemon had to be killed at cleanup"
+	# Shared memory is unlinked at creation: nothing may be left once the daemons are gone
+	# (lttng-ust-wait-* is the apps' registration area, liblttng-ust keeps it by design).
+	shm_left=$(find /dev/shm -maxdepth 1 -user "$E2E_USER" ! -name 'lttng-ust-wait-*' 2>/dev/null |
+		wc -l)
+	[ "$shm_left" -ne 0 ] && rc=1 && log="$log
+  FAIL: $shm_left shared-memory objects left in /dev/shm" &&
+		find /dev/shm -maxdepth 1 -user "$E2E_USER" ! -name 'lttng-ust-wait-*' -delete 2>/dev/null
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))
 	secs=$((ms / 1000)).$(( (ms % 1000) / 100 ))
 	if [ $rc -eq 0 ]; then
