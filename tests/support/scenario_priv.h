@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * scenario_priv.h - the state of one scenario run, shared by the runner's
+ * files: scenario_run.c (fixture and statements) and scenario_check.c
+ * (invariants, trace parse, digest of the output).
+ */
+#ifndef SLUICE_TEST_SCENARIO_PRIV_H
+#define SLUICE_TEST_SCENARIO_PRIV_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "consumer.h"
+#include "fake_sessiond.h"
+#include "scenario.h"
+#include "scenario_loop.h"
+#include "sim_app.h"
+#include "sim_io.h"
+#include "sim_loop.h"
+#include "sim_rb.h"
+
+#define SCN_MAX_CHANS 16
+#define SCN_MAX_APPS 16
+#define SCN_PATHNAME "uid/1000/64-bit"
+#define SCN_SESSION 7
+
+/* A channel the scenario asked for. */
+struct scn_chan {
+	uint64_t key;
+	bool metadata;
+	bool overwrite;
+	bool have_objs;              /* GET_CHANNEL answered: objs valid */
+	struct sim_app_objects objs;
+	struct rb_channel *rbc;      /* our reference (stats at the end), or NULL */
+	bool tainted;                /* an app died mid-packet / holds a slot */
+	bool cleared;                /* CLEAR_CHANNEL was sent */
+};
+
+struct scn_app {
+	char name[SIM_APP_NAME_MAX];
+	struct sim_app *app;
+	struct scn_chan *chan;
+	bool have_slot;
+	struct sim_app_slot slot;
+};
+
+enum scn_reply_kind { RK_STATUS, RK_CHANNEL, RK_GET, RK_I32, RK_U64, RK_CLOSE_CHUNK };
+
+/* The reply a command still owes ("send" ... "reply"). */
+struct scn_pending_reply {
+	bool active;
+	enum scn_reply_kind kind;
+	int line;
+	const char *verb;
+	bool has_expect;
+	int64_t expect;
+	bool has_streams;
+	uint32_t streams;
+	struct scn_chan *chan;       /* ASK / GET target */
+};
+
+struct scn_runctx {
+	const struct scn *s;
+	const struct scn_opts *o;
+	struct scn_result *r;
+	uint64_t max_steps;
+
+	struct sim_world w;
+	struct rb rb;
+	bool rb_ok;
+	struct sim_io sio;
+	struct sim_stepper st;
+	bool st_ok;
+	struct sim_loop *cmd, *md, *data;
+	struct scn_loop wcmd, wmd, wdata;
+	struct scn_tracker tr;
+	struct fake_sessiond fs;
+	bool fs_ok;
+	struct consumer *c;
+	int mon_rd;
+	int fds_start;
+	int threads_start;
+
+	struct scn_chan chans[SCN_MAX_CHANS];
+	unsigned int nr_chans;
+	struct scn_app apps[SCN_MAX_APPS];
+	unsigned int nr_apps;
+	struct scn_pending_reply pend;
+
+	int line;                    /* statement being run */
+	int quit_calls;
+	bool cmd_closed;
+	bool check_bytes;
+	bool check_flush;
+	uint64_t mark_ns;
+	uint64_t digest;
+	bool in_teardown;
+	int64_t want_events;         /* `expect events N`, -1 = none */
+	bool exp_valid;              /* conservation totals below are meaningful */
+	uint64_t exp_bytes;          /* data bytes the ring buffers handed out */
+	uint64_t exp_events;         /* events committed and not declared lost */
+};
+
+/* Record the first failure (line, step, message); always returns -1. */
+int scn_fail(struct scn_runctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Mix a tagged value into the digest. */
+void scn_digest(struct scn_runctx *x, const char *tag, uint64_t v);
+
+/* after_step hook: the per-step invariants (scenario_check.c). */
+void scn_after_step(void *arg);
+/* End-of-run checks before the consumer is destroyed (conservation, final flush). */
+int scn_check_end(struct scn_runctx *x);
+/* Digest and parse the output directory: files, bytes, events (sets r->events). */
+int scn_digest_output(struct scn_runctx *x, uint64_t *data_bytes, uint64_t *events);
+/* Read every chunk directory with babeltrace2; 0 / -1 (fails the run). */
+int scn_bt2_check(struct scn_runctx *x);
+/* Threads of this process (/proc/self/task entries). */
+int scn_thread_count(void);
+
+#endif /* SLUICE_TEST_SCENARIO_PRIV_H */

@@ -1,0 +1,1445 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * scenario_run.c - replays one scenario (scenario.h) on the consumer core +
+ * simulated tracer: builds the fixture, runs the statements in order (the
+ * format is in tests/scenarios/README.md), tears everything down and checks
+ * that nothing was left behind.
+ *
+ * Determinism: every choice comes from the world seed (the stepper's event
+ * picks, the apps' field values); the output directory name is the only
+ * thing that differs between runs and it is never hashed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fdpass.h"
+#include "io.h"
+#include "log.h"
+#include "scenario_priv.h"
+#include "test_fds.h"
+#include "wire.h"
+
+#define T0_NS 1000000000ull
+#define DEFAULT_MAX_STEPS 200000ull
+
+/* ---- failure, digest ---------------------------------------------------- */
+
+/* See scenario_priv.h. */
+int scn_fail(struct scn_runctx *x, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (x->r->failed)
+		return -1;
+	x->r->failed = true;
+	n = snprintf(x->r->msg, sizeof(x->r->msg), "%s:%d: step %" PRIu64 " t=%" PRIu64 "ns: ",
+		     x->s->path, x->line, x->st_ok ? sim_stepper_steps(&x->st) : 0, x->w.now_ns);
+	if (n < 0 || (size_t)n >= sizeof(x->r->msg))
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(x->r->msg + n, sizeof(x->r->msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* See scenario_priv.h. */
+void scn_digest(struct scn_runctx *x, const char *tag, uint64_t v)
+{
+	x->digest = scn_fnv(x->digest, tag, strlen(tag));
+	x->digest = scn_fnv(x->digest, &v, sizeof(v));
+}
+
+/* ---- argument helpers ------------------------------------------------- */
+
+/* Value of `key=...` in the step, or NULL. */
+static const char *kv(const struct scn_step *s, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (int i = 1; i < s->argc; i++)
+		if (!strncmp(s->argv[i], key, n) && s->argv[i][n] == '=')
+			return s->argv[i] + n + 1;
+	return NULL;
+}
+
+static bool flag(const struct scn_step *s, const char *word)
+{
+	for (int i = 1; i < s->argc; i++)
+		if (!strcmp(s->argv[i], word))
+			return true;
+	return false;
+}
+
+static int parse_u64(struct scn_runctx *x, const char *v, uint64_t *out)
+{
+	char *end;
+
+	if (!v || !*v)
+		return scn_fail(x, "missing number");
+	errno = 0;
+	*out = strtoull(v, &end, 0);
+	if (errno || *end)
+		return scn_fail(x, "bad number '%s'", v);
+	return 0;
+}
+
+/* kv as a number with a default. */
+static int kv_u64(struct scn_runctx *x, const struct scn_step *s, const char *key, uint64_t def,
+		  uint64_t *out)
+{
+	const char *v = kv(s, key);
+
+	*out = def;
+	return v ? parse_u64(x, v, out) : 0;
+}
+
+/* Positional argument i as a number. */
+static int pos_u64(struct scn_runctx *x, const struct scn_step *s, int i, uint64_t *out)
+{
+	if (i >= s->argc)
+		return scn_fail(x, "'%s' needs argument %d", s->argv[0], i);
+	return parse_u64(x, s->argv[i], out);
+}
+
+/* "10ms", "5us", "3s", "100" (ns). */
+static int parse_dur(struct scn_runctx *x, const char *v, uint64_t *ns)
+{
+	char *end;
+	uint64_t n;
+
+	errno = 0;
+	n = strtoull(v, &end, 0);
+	if (errno || end == v)
+		return scn_fail(x, "bad duration '%s'", v);
+	if (!*end || !strcmp(end, "ns"))
+		*ns = n;
+	else if (!strcmp(end, "us"))
+		*ns = n * 1000;
+	else if (!strcmp(end, "ms"))
+		*ns = n * 1000000;
+	else if (!strcmp(end, "s"))
+		*ns = n * 1000000000ull;
+	else
+		return scn_fail(x, "bad duration unit in '%s'", v);
+	return 0;
+}
+
+/* Reply code by name ("SUCCESS", "CHAN_NOT_FOUND", ...) or number. */
+static int parse_code(struct scn_runctx *x, const char *v, int64_t *out)
+{
+	char *end;
+
+	for (int32_t c = 0; c < 256; c++)
+		if (!strcmp(wire_code_name(c), v)) {
+			*out = c;
+			return 0;
+		}
+	errno = 0;
+	*out = strtoll(v, &end, 0);
+	if (errno || *end || end == v)
+		return scn_fail(x, "unknown reply code '%s'", v);
+	return 0;
+}
+
+static struct scn_chan *chan_find(struct scn_runctx *x, uint64_t key)
+{
+	for (unsigned int i = 0; i < x->nr_chans; i++)
+		if (x->chans[i].key == key)
+			return &x->chans[i];
+	return NULL;
+}
+
+static struct scn_chan *chan_get(struct scn_runctx *x, uint64_t key)
+{
+	struct scn_chan *c = chan_find(x, key);
+
+	if (c || x->nr_chans == SCN_MAX_CHANS)
+		return c;
+	c = &x->chans[x->nr_chans++];
+	memset(c, 0, sizeof(*c));
+	c->key = key;
+	c->objs.chan_wakeup_fd = -1;
+	return c;
+}
+
+static struct scn_app *app_find(struct scn_runctx *x, const char *name)
+{
+	for (unsigned int i = 0; i < x->nr_apps; i++)
+		if (!strcmp(x->apps[i].name, name))
+			return &x->apps[i];
+	return NULL;
+}
+
+/* ---- the fixture -------------------------------------------------------- */
+
+static void on_quit(void *arg)
+{
+	struct scn_runctx *x = arg;
+
+	x->quit_calls++;
+}
+
+/* mkdir -p of <dir>/<sub>/ust/<pathname>/index. */
+static int make_chunk_dirs(struct scn_runctx *x, const char *sub)
+{
+	char p[512];
+	const char *parts[] = { "", "/ust", "/ust/uid", "/ust/uid/1000", "/ust/uid/1000/64-bit",
+				"/ust/uid/1000/64-bit/index" };
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s%s", x->r->dir, sub, parts[i]);
+		if (mkdir(p, 0755) && errno != EEXIST)
+			return scn_fail(x, "mkdir %s: %s", p, strerror(errno));
+	}
+	return 0;
+}
+
+static int setup(struct scn_runctx *x, int possible, int online)
+{
+	struct consumer_env env = { 0 };
+	int ccmd = -1, cmd_md = -1;
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(x->r->dir, sizeof(x->r->dir), "%s/sluice-scn-XXXXXX", tmp ? tmp : "/tmp");
+	if (!mkdtemp(x->r->dir))
+		return scn_fail(x, "mkdtemp: %s", strerror(errno));
+	if (sim_world_init(&x->w, x->o->seed, possible, online, T0_NS))
+		return scn_fail(x, "bad cpus %d %d", possible, online);
+	if (sim_rb_init(&x->rb, &x->w))
+		return scn_fail(x, "sim_rb_init failed");
+	x->rb_ok = true;
+	if (sim_stepper_init(&x->st, &x->w))
+		return scn_fail(x, "sim_stepper_init failed");
+	x->st_ok = true;
+	if (x->o->verbose >= 2)
+		sim_stepper_install_log_prefix(&x->st);
+	scn_tracker_init(&x->tr);
+	x->cmd = sim_loop_create(&x->st, "cmd");
+	x->md = sim_loop_create(&x->st, "metadata");
+	x->data = sim_loop_create(&x->st, "data");
+	if (!x->cmd || !x->md || !x->data)
+		return scn_fail(x, "sim_loop_create failed");
+	scn_loop_wrap(&x->wcmd, sim_loop_base(x->cmd));
+	scn_loop_wrap(&x->wmd, sim_loop_base(x->md));
+	scn_loop_wrap(&x->wdata, sim_loop_base(x->data));
+	if (fake_sessiond_init(&x->fs, &x->st, &ccmd, &cmd_md))
+		return scn_fail(x, "fake_sessiond_init failed");
+	x->fs_ok = true;
+	x->fs.max_steps = x->max_steps;
+	sim_io_init(&x->sio, &io_posix);
+	if (x->o->fault.kind == SCN_FAULT_RB)
+		sim_fault_arm(&x->w.faults, (enum sim_op)x->o->fault.op, x->o->fault.nth,
+			      x->o->fault.status, x->o->fault.persistent);
+	else if (x->o->fault.kind == SCN_FAULT_IO &&
+		 sim_io_arm(&x->sio, (enum sim_io_call)x->o->fault.op, x->o->fault.nth,
+			    x->o->fault.status, x->o->fault.persistent) < 0)
+		return scn_fail(x, "bad io fault");
+	env.rb = &x->rb;
+	env.io = sim_io_io(&x->sio);
+	env.cmd_loop = &x->wcmd.base;
+	env.metadata_loop = &x->wmd.base;
+	env.data_loop = &x->wdata.base;
+	env.cmd_fd = ccmd;
+	env.metadata_fd = cmd_md;
+	env.on_quit = on_quit;
+	env.on_quit_arg = x;
+	if (consumer_create(&env, &x->c)) {
+		close(ccmd);
+		close(cmd_md);
+		return scn_fail(x, "consumer_create failed");
+	}
+	sim_stepper_set_after_step(&x->st, scn_after_step, x);
+	return 0;
+}
+
+/* ---- replies -------------------------------------------------------------- */
+
+/* Why a reply never came: deadlock report, pending waits. */
+static int no_reply(struct scn_runctx *x, const char *what)
+{
+	char pend[512];
+	const char *dl = sim_stepper_deadlock_report(&x->st);
+
+	scn_tracker_describe(&x->tr, pend, sizeof(pend));
+	if (dl && *dl)
+		return scn_fail(x, "%s: no reply, DEADLOCK: %s", what, dl);
+	return scn_fail(x, "%s: no reply (consumer idle or step limit; pending: %s; last event: %s)",
+			what, pend[0] ? pend : "none", sim_stepper_last_event(&x->st));
+}
+
+static int check_code(struct scn_runctx *x, struct scn_pending_reply *p, int64_t got)
+{
+	scn_digest(x, p->verb, (uint64_t)got);
+	if (x->o->verbose)
+		fprintf(stderr, "  line %d: %s -> %" PRId64 " (%s)\n", p->line, p->verb, got,
+			(p->kind == RK_I32 || p->kind == RK_U64) ? "value" : wire_code_name((int32_t)got));
+	if (x->o->sweep || !p->has_expect || got == p->expect)
+		return 0;
+	return scn_fail(x, "%s replied %" PRId64 " (%s), expected %" PRId64 " (%s)", p->verb, got,
+			wire_code_name((int32_t)got), p->expect, wire_code_name((int32_t)p->expect));
+}
+
+/* Collect the reply a command owes. */
+static int finish_reply(struct scn_runctx *x)
+{
+	struct scn_pending_reply p = x->pend;
+	struct reply_channel rc;
+	struct reply_close_chunk rcc;
+	int32_t code;
+	uint64_t u;
+
+	x->pend.active = false;
+	switch (p.kind) {
+	case RK_STATUS:
+		code = fake_sessiond_recv_status(&x->fs);
+		if (code == INT32_MIN)
+			return no_reply(x, p.verb);
+		return check_code(x, &p, code);
+	case RK_I32:
+		code = fake_sessiond_recv_i32(&x->fs);
+		if (code == INT32_MIN)
+			return no_reply(x, p.verb);
+		return check_code(x, &p, code);
+	case RK_U64:
+		u = fake_sessiond_recv_u64(&x->fs);
+		if (u == UINT64_MAX)
+			return no_reply(x, p.verb);
+		return check_code(x, &p, (int64_t)u);
+	case RK_CLOSE_CHUNK:
+		if (fake_sessiond_recv_close_chunk(&x->fs, &rcc))
+			return no_reply(x, p.verb);
+		return check_code(x, &p, rcc.code);
+	case RK_CHANNEL:
+		if (fake_sessiond_recv_channel(&x->fs, &rc))
+			return no_reply(x, p.verb);
+		scn_digest(x, "ask.streams", rc.stream_count);
+		if (!x->o->sweep && p.has_streams && rc.code == 0 && rc.stream_count != p.streams)
+			return scn_fail(x, "ASK_CHANNEL created %u streams, expected %u",
+					rc.stream_count, p.streams);
+		return check_code(x, &p, rc.code);
+	case RK_GET:
+		code = fake_sessiond_recv_status(&x->fs);
+		if (code == INT32_MIN)
+			return no_reply(x, p.verb);
+		if (code == 0) {
+			struct scn_chan *c = p.chan;
+
+			int fl, ret;
+
+			if (!fake_sessiond_wait_bytes(&x->fs, x->fs.cmd_fd, 1))
+				return no_reply(x, "GET_CHANNEL objects");
+			/*
+			 * The consumer writes the objects within one handler: read
+			 * them without blocking, so a partial hand-off (injected
+			 * send fault) is an error here, never a hang.
+			 */
+			fl = fcntl(x->fs.cmd_fd, F_GETFL);
+			fcntl(x->fs.cmd_fd, F_SETFL, fl | O_NONBLOCK);
+			ret = sim_app_objects_recv(x->fs.cmd_fd, &c->objs);
+			fcntl(x->fs.cmd_fd, F_SETFL, fl);
+			if (ret) {
+				scn_digest(x, "get.objs", (uint64_t)(int64_t)ret);
+				if (!x->o->sweep)
+					return scn_fail(x, "GET_CHANNEL: malformed channel objects: %s",
+							strerror(-ret));
+				/* out of sync: the session daemon gives up on this consumer */
+				fake_sessiond_close_cmd(&x->fs);
+				x->cmd_closed = true;
+				return 0;
+			}
+			c->have_objs = true;
+			scn_digest(x, "get.streams", c->objs.nr_streams);
+			if (!c->rbc) {
+				c->rbc = sim_rb_channel_lookup(&x->rb, c->objs.chan.sim_id);
+				if (c->rbc)
+					sim_rb_channel_ref(c->rbc);
+			}
+			code = fake_sessiond_recv_status(&x->fs);
+			if (code == INT32_MIN)
+				return no_reply(x, p.verb);
+		}
+		return check_code(x, &p, code);
+	}
+	return scn_fail(x, "internal: bad reply kind");
+}
+
+/* Register the reply the command just sent owes; default expectation SUCCESS. */
+static int owe(struct scn_runctx *x, const struct scn_step *s, enum scn_reply_kind kind,
+	       const char *verb, bool default_success)
+{
+	const char *e = kv(s, "expect");
+
+	memset(&x->pend, 0, sizeof(x->pend));
+	x->pend.active = true;
+	x->pend.kind = kind;
+	x->pend.line = x->line;
+	x->pend.verb = verb;
+	if (e && !strcmp(e, "any"))
+		return 0;   /* a race the seed decides: the answer only goes into the digest */
+	if (e) {
+		x->pend.has_expect = true;
+		return parse_code(x, e, &x->pend.expect);
+	}
+	x->pend.has_expect = default_success;
+	x->pend.expect = 0;
+	return 0;
+}
+
+static int send_cmd(struct scn_runctx *x, const struct cmd *c)
+{
+	if (x->cmd_closed)
+		return scn_fail(x, "%s after the command socket was closed", wire_cmd_name(c->type));
+	if (fake_sessiond_send(&x->fs, c))
+		return scn_fail(x, "cannot send %s (socket closed?)", wire_cmd_name(c->type));
+	return 0;
+}
+
+/*
+ * Commands followed by an fd: the ack is collected here; a non-zero ack is
+ * the final answer (no fd sent), so it becomes the owed reply's value.
+ */
+static int send_cmd_fd(struct scn_runctx *x, const struct scn_step *s, const struct cmd *c, int fd,
+		       const char *verb)
+{
+	int32_t ack;
+
+	if (send_cmd(x, c))
+		return -1;
+	ack = fake_sessiond_recv_status(&x->fs);
+	if (ack == INT32_MIN)
+		return no_reply(x, verb);
+	if (owe(x, s, RK_STATUS, verb, true))
+		return -1;
+	if (ack != 0) {
+		x->pend.active = false;
+		return check_code(x, &x->pend, ack);
+	}
+	if (fake_sessiond_send_fd(&x->fs, fd))
+		return scn_fail(x, "%s: cannot send the fd", verb);
+	return 0;
+}
+
+/* TSDL of the data channels (for=K: that one only) received so far; malloc'd or NULL. */
+static char *tsdl_for(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct rb_channel *rcs[SCN_MAX_CHANS];
+	unsigned int n = 0;
+	uint64_t only = 0;
+	bool have_only = kv(s, "for") != NULL;
+
+	if (have_only && kv_u64(x, s, "for", 0, &only))
+		return NULL;
+	for (unsigned int i = 0; i < x->nr_chans; i++) {
+		struct scn_chan *c = &x->chans[i];
+
+		if (c->metadata || !c->rbc || (have_only && c->key != only))
+			continue;
+		rcs[n++] = c->rbc;
+	}
+	if (!n)
+		return strdup("/* CTF 1.8 */\n");
+	return sim_app_tsdl(rcs, n);
+}
+
+/* ---- statements: session daemon commands --------------------------------- */
+
+static int st_startup(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct cmd init = { .type = CMD_INIT };
+	struct cmd mp = { .type = CMD_SET_MONITOR_PIPE };
+	int p[2];
+
+	memset(init.u.init.sessiond_uuid, 0xab, CMD_UUID_LEN);
+	if (send_cmd(x, &init) || owe(x, s, RK_STATUS, "INIT", true) || finish_reply(x))
+		return -1;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK))
+		return scn_fail(x, "pipe: %s", strerror(errno));
+	x->mon_rd = p[0];
+	if (send_cmd_fd(x, s, &mp, p[1], "SET_MONITOR_PIPE")) {
+		close(p[1]);
+		return -1;
+	}
+	close(p[1]);
+	return x->pend.active ? finish_reply(x) : 0;
+}
+
+static int st_chunk(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct cmd c = { .type = CMD_CREATE_TRACE_CHUNK };
+	char sub[64], p[512];
+	const char *d = kv(s, "dir");
+	uint64_t id;
+	int fd, ret;
+
+	if (pos_u64(x, s, 1, &id))
+		return -1;
+	if (d)
+		snprintf(sub, sizeof(sub), "%s", d);
+	else
+		snprintf(sub, sizeof(sub), "c%" PRIu64, id);
+	if (make_chunk_dirs(x, sub))
+		return -1;
+	snprintf(p, sizeof(p), "%s/%s/ust", x->r->dir, sub);
+	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return scn_fail(x, "open %s: %s", p, strerror(errno));
+	c.u.create_chunk.session_id = SCN_SESSION;
+	c.u.create_chunk.chunk_id = id;
+	c.u.create_chunk.creation_ts_s = 1700000000;
+	c.u.create_chunk.creds.set = true;
+	c.u.create_chunk.creds.value.uid = getuid();
+	c.u.create_chunk.creds.value.gid = getgid();
+	ret = send_cmd_fd(x, s, &c, fd, "CREATE_TRACE_CHUNK");
+	close(fd);
+	return ret;
+}
+
+static int st_close_chunk(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct cmd c = { .type = CMD_CLOSE_TRACE_CHUNK };
+	uint64_t id;
+
+	if (pos_u64(x, s, 1, &id))
+		return -1;
+	c.u.close_chunk.session_id = SCN_SESSION;
+	c.u.close_chunk.chunk_id = id;
+	c.u.close_chunk.close_ts_s = 1700000001;
+	c.u.close_chunk.close_command_set = flag(s, "delete");
+	c.u.close_chunk.close_command = flag(s, "delete") ? CMD_CLOSE_DELETE :
+							    CMD_CLOSE_MOVE_TO_COMPLETED;
+	if (flag(s, "delete"))
+		x->check_bytes = false;
+	if (send_cmd(x, &c))
+		return -1;
+	return owe(x, s, RK_CLOSE_CHUNK, "CLOSE_TRACE_CHUNK", true);
+}
+
+static int st_chunk_exists(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct cmd c = { .type = CMD_TRACE_CHUNK_EXISTS };
+	uint64_t id;
+
+	if (pos_u64(x, s, 1, &id))
+		return -1;
+	c.u.chunk_exists.session_id = SCN_SESSION;
+	c.u.chunk_exists.chunk_id = id;
+	if (send_cmd(x, &c))
+		return -1;
+	return owe(x, s, RK_STATUS, "TRACE_CHUNK_EXISTS", false);
+}
+
+static int st_ask(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct cmd c = { .type = CMD_ASK_CHANNEL };
+	struct cmd_ask_channel *a = &c.u.ask_channel;
+	struct scn_chan *ch;
+	uint64_t key, v;
+	bool md;
+
+	if (pos_u64(x, s, 1, &key))
+		return -1;
+	if (s->argc < 3 || (strcmp(s->argv[2], "data") && strcmp(s->argv[2], "metadata")))
+		return scn_fail(x, "ask <key> data|metadata ...");
+	md = !strcmp(s->argv[2], "metadata");
+	ch = chan_find(x, key);
+	if (ch && (ch->rbc || ch->have_objs))
+		ch->key = UINT64_MAX - (uint64_t)(ch - x->chans);   /* key reused: retire the old record */
+	ch = chan_get(x, key);
+	if (!ch)
+		return scn_fail(x, "too many channels");
+	ch->metadata = md;
+	ch->overwrite = flag(s, "overwrite");
+	a->key = key;
+	if (kv_u64(x, s, "session", SCN_SESSION, &a->session_id) ||
+	    kv_u64(x, s, "session_per_pid", 0, &a->session_id_per_pid))
+		return -1;
+	a->type = md ? CMD_CHAN_METADATA : CMD_CHAN_PER_CPU;
+	a->mode = md ? CMD_MODE_UNSPECIFIED : (ch->overwrite ? CMD_MODE_OVERWRITE : CMD_MODE_DISCARD);
+	a->output = CMD_OUTPUT_MMAP;
+	if (kv_u64(x, s, "subbuf", 4096, &a->subbuf_size) ||
+	    kv_u64(x, s, "nsub", md ? 2 : 4, &a->num_subbuf))
+		return -1;
+	if (kv_u64(x, s, "switch_us", 0, &v))
+		return -1;
+	a->switch_timer_us = (uint32_t)v;
+	if (kv_u64(x, s, "monitor_us", 0, &v))
+		return -1;
+	a->monitor_timer_us = (uint32_t)v;
+	a->monitor = !flag(s, "nomonitor");
+	a->buffer_creds.uid = getuid();
+	a->buffer_creds.gid = getgid();
+	a->ust_app_uid = 1000;
+	if (kv(s, "chunk")) {
+		a->chunk_id.set = true;
+		if (kv_u64(x, s, "chunk", 0, &a->chunk_id.value))
+			return -1;
+	}
+	if (kv(s, "relayd")) {
+		a->relayd_id.set = true;
+		if (kv_u64(x, s, "relayd", 0, &a->relayd_id.value))
+			return -1;
+	}
+	memset(a->uuid, 0x5a, CMD_UUID_LEN);
+	if (kv_u64(x, s, "chan_id", md ? UINT32_MAX : key, &v))
+		return -1;
+	a->chan_id = (uint32_t)v;
+	snprintf(a->pathname, sizeof(a->pathname), "%s", SCN_PATHNAME);
+	if (kv(s, "name"))
+		snprintf(a->name, sizeof(a->name), "%s", kv(s, "name"));
+	else if (md)
+		snprintf(a->name, sizeof(a->name), "metadata");
+	else
+		snprintf(a->name, sizeof(a->name), "chan%" PRIu64, key);
+	if (send_cmd(x, &c) || owe(x, s, RK_CHANNEL, "ASK_CHANNEL", true))
+		return -1;
+	x->pend.chan = ch;
+	if (kv(s, "streams")) {
+		x->pend.has_streams = true;
+		if (kv_u64(x, s, "streams", 0, &v))
+			return -1;
+		x->pend.streams = (uint32_t)v;
+	}
+	return 0;
+}
+
+/* Commands whose only field is a channel key and whose reply is a status. */
+static int st_key_cmd(struct scn_runctx *x, const struct scn_step *s, enum cmd_type t)
+{
+	struct cmd c = { .type = t };
+	struct scn_chan *ch;
+
+	if (pos_u64(x, s, 1, &c.u.channel.key))
+		return -1;
+	ch = chan_find(x, c.u.channel.key);
+	if (t == CMD_CLEAR_CHANNEL && ch) {
+		ch->cleared = true;
+		x->check_bytes = false;
+	}
+	if (send_cmd(x, &c))
+		return -1;
+	if (t == CMD_GET_CHANNEL) {
+		ch = chan_get(x, c.u.channel.key);
+		if (!ch)
+			return scn_fail(x, "too many channels");
+		if (owe(x, s, RK_GET, "GET_CHANNEL", true))
+			return -1;
+		x->pend.chan = ch;
+		return 0;
+	}
+	return owe(x, s, RK_STATUS, wire_cmd_name(t), true);
+}
+
+static int st_push(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct cmd c = { .type = CMD_PUSH_METADATA };
+	char *tsdl = tsdl_for(x, s);
+	uint64_t off, len, full;
+	int32_t ack;
+	int ret = -1;
+
+	if (!tsdl)
+		return scn_fail(x, "no TSDL for push");
+	full = strlen(tsdl);
+	if (pos_u64(x, s, 1, &c.u.push_metadata.key) || kv_u64(x, s, "offset", 0, &off) ||
+	    kv_u64(x, s, "version", 0, &c.u.push_metadata.version))
+		goto out;
+	if (off > full)
+		off = full;
+	if (kv_u64(x, s, "len", full - off, &len))
+		goto out;
+	if (len > full - off)
+		len = full - off;
+	c.u.push_metadata.target_offset = off;
+	c.u.push_metadata.len = len;
+	if (send_cmd(x, &c))
+		goto out;
+	ack = fake_sessiond_recv_status(&x->fs);
+	if (ack == INT32_MIN) {
+		ret = no_reply(x, "PUSH_METADATA");
+		goto out;
+	}
+	if (owe(x, s, RK_STATUS, "PUSH_METADATA", true))
+		goto out;
+	if (ack != 0 || len == 0) {
+		x->pend.active = false;
+		ret = check_code(x, &x->pend, ack);
+		goto out;
+	}
+	if (fdpass_send_all(x->fs.cmd_fd, tsdl + off, len)) {
+		ret = scn_fail(x, "PUSH_METADATA: cannot send the bytes");
+		goto out;
+	}
+	ret = 0;
+out:
+	free(tsdl);
+	return ret;
+}
+
+static int st_serve_metadata(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct metadata_request req;
+	char *tsdl = tsdl_for(x, s);
+	uint64_t off, len, full;
+	int ret;
+
+	if (!tsdl)
+		return scn_fail(x, "no TSDL");
+	full = strlen(tsdl);
+	if (kv_u64(x, s, "offset", 0, &off)) {
+		free(tsdl);
+		return -1;
+	}
+	if (off > full)
+		off = full;
+	len = flag(s, "empty") ? 0 : full - off;
+	ret = fake_sessiond_serve_metadata(&x->fs, &req, off, 0, tsdl + off, len,
+					   flag(s, "noregistry"));
+	free(tsdl);
+	if (ret && !x->o->sweep)
+		return no_reply(x, "metadata request");
+	scn_digest(x, "mdreq.key", ret ? UINT64_MAX : req.key);
+	return 0;
+}
+
+static int st_data_pending(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct cmd c = { .type = CMD_DATA_PENDING };
+
+	if (kv_u64(x, s, "session", SCN_SESSION, &c.u.data_pending.session_id) || send_cmd(x, &c))
+		return -1;
+	return owe(x, s, RK_I32, "DATA_PENDING", false);
+}
+
+/* DATA_PENDING until it answers 0 (bounded). */
+static int st_drain(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct cmd c = { .type = CMD_DATA_PENDING };
+
+	(void)s;
+	c.u.data_pending.session_id = SCN_SESSION;
+	for (int i = 0; i < 50; i++) {
+		int32_t v;
+
+		if (send_cmd(x, &c))
+			return -1;
+		v = fake_sessiond_recv_i32(&x->fs);
+		if (v == INT32_MIN)
+			return no_reply(x, "DATA_PENDING");
+		if (v == 0) {
+			scn_digest(x, "drain", (uint64_t)i);
+			return 0;
+		}
+		if (sim_run_until_idle(&x->st, x->max_steps) == SIM_STEP_DEADLOCK)
+			return no_reply(x, "drain");
+	}
+	if (x->o->sweep)
+		return 0;
+	return scn_fail(x, "DATA_PENDING never reached 0");
+}
+
+static int st_stats_cmd(struct scn_runctx *x, const struct scn_step *s, bool lost)
+{
+	struct cmd c = { .type = lost ? CMD_LOST_PACKETS : CMD_DISCARDED_EVENTS };
+
+	c.u.stats.session_id = SCN_SESSION;
+	if (pos_u64(x, s, 1, &c.u.stats.key) || send_cmd(x, &c))
+		return -1;
+	return owe(x, s, RK_U64, lost ? "LOST_PACKETS" : "DISCARDED_EVENTS", false);
+}
+
+static int st_rotate(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct cmd c = { .type = CMD_ROTATE_CHANNEL };
+
+	if (pos_u64(x, s, 1, &c.u.rotate.key))
+		return -1;
+	c.u.rotate.metadata = flag(s, "metadata");
+	if (send_cmd(x, &c))
+		return -1;
+	return owe(x, s, RK_STATUS, "ROTATE_CHANNEL", true);
+}
+
+static int st_snapshot(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct cmd c = { .type = CMD_SNAPSHOT_CHANNEL };
+
+	if (pos_u64(x, s, 1, &c.u.snapshot.key))
+		return -1;
+	snprintf(c.u.snapshot.pathname, sizeof(c.u.snapshot.pathname), "%s", SCN_PATHNAME);
+	if (send_cmd(x, &c))
+		return -1;
+	return owe(x, s, RK_STATUS, "SNAPSHOT_CHANNEL", true);
+}
+
+static int st_add_relayd(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct cmd c = { .type = CMD_ADD_RELAYD_SOCKET };
+	int p[2], ret;
+
+	if (pos_u64(x, s, 1, &c.u.relayd_sock.relayd_id))
+		return -1;
+	c.u.relayd_sock.type = flag(s, "data") ? CMD_RELAYD_DATA : CMD_RELAYD_CONTROL;
+	c.u.relayd_sock.proto = CMD_SOCK_TCP;
+	c.u.relayd_sock.major = 2;
+	c.u.relayd_sock.minor = 13;
+	c.u.relayd_sock.session_id = SCN_SESSION;
+	if (pipe2(p, O_CLOEXEC))
+		return scn_fail(x, "pipe: %s", strerror(errno));
+	ret = send_cmd_fd(x, s, &c, p[0], "ADD_RELAYD_SOCKET");
+	close(p[0]);
+	close(p[1]);
+	return ret;
+}
+
+static int st_destroy_relayd(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct cmd c = { .type = CMD_DESTROY_RELAYD };
+
+	if (pos_u64(x, s, 1, &c.u.destroy_relayd.relayd_id) || send_cmd(x, &c))
+		return -1;
+	return owe(x, s, RK_STATUS, "DESTROY_RELAYD", true);
+}
+
+/* A whole message of type N, zero fields: the consumer must answer and keep serving. */
+static int st_garbage(struct scn_runctx *x, const struct scn_step *s)
+{
+	uint8_t msg[WIRE_MSG_SIZE];
+	uint64_t type;
+	uint32_t t;
+
+	if (pos_u64(x, s, 1, &type))
+		return -1;
+	memset(msg, flag(s, "ones") ? 0xff : 0, sizeof(msg));
+	t = (uint32_t)type;
+	memcpy(msg, &t, sizeof(t));
+	if (fake_sessiond_send_raw(&x->fs, msg, sizeof(msg)))
+		return scn_fail(x, "cannot send garbage");
+	return owe(x, s, RK_STATUS, "garbage", false);
+}
+
+/* ---- statements: apps, world, ordering -------------------------------- */
+
+static int st_attach(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct scn_app *a;
+	struct scn_chan *ch;
+	uint64_t key;
+	int ret;
+
+	if (s->argc < 3 || pos_u64(x, s, 2, &key))
+		return scn_fail(x, "attach <app> <key>");
+	ch = chan_find(x, key);
+	if (!ch || !ch->have_objs) {
+		if (x->o->sweep)
+			return 0;
+		return scn_fail(x, "attach: channel %" PRIu64 " was never got", key);
+	}
+	if (app_find(x, s->argv[1]) || x->nr_apps == SCN_MAX_APPS)
+		return scn_fail(x, "attach: duplicate app or too many apps");
+	a = &x->apps[x->nr_apps];
+	memset(a, 0, sizeof(*a));
+	snprintf(a->name, sizeof(a->name), "%s", s->argv[1]);
+	a->app = sim_app_create(&x->w, a->name);
+	if (!a->app)
+		return scn_fail(x, "sim_app_create failed");
+	x->nr_apps++;
+	a->chan = ch;
+	ret = sim_app_attach_objects(a->app, &x->rb, &ch->objs);
+	scn_digest(x, "attach", (uint64_t)ret);
+	if (ret && !x->o->sweep)
+		return scn_fail(x, "attach %s: %s", a->name, strerror(-ret));
+	return 0;
+}
+
+static int st_app(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct scn_app *a;
+	uint64_t cpu, n, cls, step_ns;
+	const char *what;
+	int ret = 0;
+
+	if (s->argc < 3)
+		return scn_fail(x, "app <name> write|reserve|commit|die|exit ...");
+	a = app_find(x, s->argv[1]);
+	what = s->argv[2];
+	if (!a) {
+		if (x->o->sweep)
+			return 0;
+		return scn_fail(x, "app '%s' never attached", s->argv[1]);
+	}
+	if (kv_u64(x, s, "cpu", 0, &cpu) || kv_u64(x, s, "n", 1, &n) ||
+	    kv_u64(x, s, "cls", 0, &cls) || kv_u64(x, s, "step_ns", 1000, &step_ns))
+		return -1;
+	if (!strcmp(what, "write")) {
+		ret = sim_app_write(a->app, (int)cpu, (unsigned int)cls % SIM_APP_NR_CLASSES,
+				    (unsigned int)n, step_ns);
+	} else if (!strcmp(what, "reserve")) {
+		if (a->have_slot)
+			return scn_fail(x, "app %s already holds a slot", a->name);
+		ret = sim_app_reserve(a->app, (int)cpu, (unsigned int)cls % SIM_APP_NR_CLASSES,
+				      &a->slot);
+		a->have_slot = ret == 0;
+		if (a->have_slot && a->chan)
+			a->chan->tainted = true;
+	} else if (!strcmp(what, "commit")) {
+		if (!a->have_slot)
+			return scn_fail(x, "app %s holds no slot", a->name);
+		ret = sim_app_commit(a->app, &a->slot);
+		a->have_slot = false;
+	} else if (!strcmp(what, "die")) {
+		ret = sim_app_die_mid_packet(a->app, (int)cpu);
+		if (a->chan)
+			a->chan->tainted = true;
+	} else if (!strcmp(what, "exit")) {
+		if (a->have_slot && a->chan)
+			a->chan->tainted = true;
+		sim_app_go_away(a->app);
+	} else {
+		return scn_fail(x, "unknown app action '%s'", what);
+	}
+	scn_digest(x, what, (uint64_t)(int64_t)ret);
+	if (ret < 0 && ret != -ENODEV && ret != -ENOSPC && !x->o->sweep)
+		return scn_fail(x, "app %s %s: %s", a->name, what, strerror(-ret));
+	return 0;
+}
+
+struct pend_pred {
+	struct scn_runctx *x;
+	const char *sub;
+	bool posts;
+};
+
+static bool pending_pred(void *arg)
+{
+	struct pend_pred *p = arg;
+
+	return scn_tracker_pending(&p->x->tr, p->sub, p->posts) || p->x->r->failed;
+}
+
+static bool quit_pred(void *arg)
+{
+	struct scn_runctx *x = arg;
+
+	return x->quit_calls > 0 || x->r->failed;
+}
+
+/* Step-result check shared by the ordering statements. */
+static int step_result(struct scn_runctx *x, enum sim_step_result r, const char *what)
+{
+	if (r == SIM_STEP_PRED_TRUE || r == SIM_STEP_IDLE)
+		return x->r->failed ? -1 : 0;
+	if (r == SIM_STEP_DEADLOCK)
+		return scn_fail(x, "%s: DEADLOCK: %s", what, sim_stepper_deadlock_report(&x->st));
+	if (r == SIM_STEP_LIMIT)
+		return scn_fail(x, "%s: no progress after %" PRIu64 " steps (livelock?)", what,
+				x->max_steps);
+	return scn_fail(x, "%s: stepper error", what);
+}
+
+static int st_when(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct pend_pred p = { .x = x };
+	char sub[128] = "";
+	enum sim_step_result r;
+
+	if (s->argc < 3 || (strcmp(s->argv[1], "waiting") && strcmp(s->argv[1], "posted")))
+		return scn_fail(x, "when waiting|posted <name words>");
+	for (int i = 2; i < s->argc; i++) {
+		size_t o = strlen(sub);
+
+		snprintf(sub + o, sizeof(sub) - o, "%s%s", i > 2 ? " " : "", s->argv[i]);
+	}
+	p.sub = sub;
+	p.posts = !strcmp(s->argv[1], "posted");
+	r = sim_step_until(&x->st, pending_pred, &p, x->max_steps);
+	if (r == SIM_STEP_PRED_TRUE)
+		return x->r->failed ? -1 : 0;
+	if (r == SIM_STEP_IDLE) {
+		if (x->o->sweep)
+			return 0;
+		return scn_fail(x, "when %s '%s': never happened (consumer went idle)", s->argv[1],
+				sub);
+	}
+	return step_result(x, r, "when");
+}
+
+static int st_step(struct scn_runctx *x, const struct scn_step *s)
+{
+	uint64_t n;
+
+	if (s->argc > 1 ? pos_u64(x, s, 1, &n) : ((n = 1), 0))
+		return -1;
+	for (uint64_t i = 0; i < n; i++) {
+		enum sim_step_result r = sim_step(&x->st);
+
+		if (r == SIM_STEP_ADVANCED_TIME)
+			r = sim_step(&x->st);
+		if (r == SIM_STEP_IDLE)
+			break;
+		if (r != SIM_STEP_STEPPED)
+			return step_result(x, r, "step");
+	}
+	return x->r->failed ? -1 : 0;
+}
+
+static int st_fault(struct scn_runctx *x, const struct scn_step *s)
+{
+	uint64_t nth;
+	bool pers = flag(s, "persistent");
+
+	if (s->argc < 3 || kv_u64(x, s, "nth", 1, &nth))
+		return scn_fail(x, "fault rb|io <op> [nth=N] ...");
+	if (!strcmp(s->argv[1], "rb")) {
+		static const char *const names[] = { "OK", "NO_DATA", "FINALIZED", "OVERWRITTEN",
+						     "FULL", "NO_STREAM", "UNSUPPORTED", "NOMEM",
+						     "IO", "ERROR" };
+		const char *sv = kv(s, "status");
+		int op = sim_op_from_name(s->argv[2]);
+		int st = RB_ERROR;
+
+		if (op < 0)
+			return scn_fail(x, "unknown ring-buffer op '%s'", s->argv[2]);
+		if (sv) {
+			st = -1;
+			for (int i = 1; i < (int)(sizeof(names) / sizeof(names[0])); i++)
+				if (!strcmp(names[i], sv))
+					st = i;
+			if (st < 0)
+				return scn_fail(x, "unknown rb status '%s'", sv);
+		}
+		sim_fault_arm(&x->w.faults, (enum sim_op)op, nth, st, pers);
+		return 0;
+	}
+	if (!strcmp(s->argv[1], "io")) {
+		static const struct { const char *n; int e; } errs[] = {
+			{ "ENOSPC", ENOSPC }, { "EIO", EIO }, { "EINTR", EINTR },
+			{ "EACCES", EACCES }, { "EAGAIN", EAGAIN }, { "short", SIM_IO_SHORT },
+		};
+		const char *ev = kv(s, "err");
+		int call = sim_io_call_from_name(s->argv[2]);
+		int e = 0;
+
+		if (call < 0)
+			return scn_fail(x, "unknown io call '%s'", s->argv[2]);
+		for (size_t i = 0; ev && i < sizeof(errs) / sizeof(errs[0]); i++)
+			if (!strcmp(errs[i].n, ev))
+				e = errs[i].e;
+		if (!e)
+			return scn_fail(x, "fault io needs err=ENOSPC|EIO|EINTR|EACCES|EAGAIN|short");
+		x->check_bytes = false;
+		if (sim_io_arm(&x->sio, (enum sim_io_call)call, nth, e, pers) < 0)
+			return scn_fail(x, "cannot arm io fault");
+		return 0;
+	}
+	return scn_fail(x, "fault rb|io ...");
+}
+
+static int st_expect(struct scn_runctx *x, const struct scn_step *s)
+{
+	const char *what = s->argc > 1 ? s->argv[1] : "";
+
+	if (!strcmp(what, "stats")) {
+		struct consumer_stats cs;
+		uint64_t v;
+
+		consumer_get_stats(x->c, &cs);
+		scn_digest(x, "stats.channels", cs.channels);
+		scn_digest(x, "stats.streams", cs.streams);
+		if (x->o->sweep)
+			return 0;
+		if (kv(s, "channels") && (kv_u64(x, s, "channels", 0, &v) || v != cs.channels))
+			return scn_fail(x, "channels = %" PRIu64 ", expected %s", cs.channels,
+					kv(s, "channels"));
+		if (kv(s, "streams") && (kv_u64(x, s, "streams", 0, &v) || v != cs.streams))
+			return scn_fail(x, "streams = %" PRIu64 ", expected %s", cs.streams,
+					kv(s, "streams"));
+		return 0;
+	}
+	if (!strcmp(what, "quit") || !strcmp(what, "noquit")) {
+		bool want = !strcmp(what, "quit");
+
+		if (!x->o->sweep && (x->quit_calls > 0) != want)
+			return scn_fail(x, "on_quit %s called", x->quit_calls ? "was" : "was not");
+		if (x->quit_calls > 1)
+			return scn_fail(x, "on_quit called %d times", x->quit_calls);
+		return 0;
+	}
+	if (!strcmp(what, "elapsed")) {
+		uint64_t max;
+		uint64_t el = x->w.now_ns - x->mark_ns;
+
+		if (!kv(s, "max") || parse_dur(x, kv(s, "max"), &max))
+			return scn_fail(x, "expect elapsed max=<duration>");
+		scn_digest(x, "elapsed", el);
+		if (!x->o->sweep && el > max)
+			return scn_fail(x, "%" PRIu64 " ns of virtual time since mark, max %" PRIu64,
+					el, max);
+		return 0;
+	}
+	if (!strcmp(what, "gets")) {
+		uint64_t g = sim_rb_outstanding_gets(&x->rb);
+
+		if (g)
+			return scn_fail(x, "%" PRIu64 " sub-buffer gets not put", g);
+		return 0;
+	}
+	if (!strcmp(what, "pending")) {
+		if (s->argc < 3)
+			return scn_fail(x, "expect pending <name>");
+		if (!x->o->sweep && !scn_tracker_pending(&x->tr, s->argv[2], false))
+			return scn_fail(x, "no wait '%s' pending", s->argv[2]);
+		return 0;
+	}
+	if (!strcmp(what, "events")) {
+		uint64_t n;
+
+		if (pos_u64(x, s, 2, &n))
+			return -1;
+		x->want_events = (int64_t)n;   /* checked on the output, at the end */
+		return 0;
+	}
+	return scn_fail(x, "unknown expectation '%s'", what);
+}
+
+/* Statements that do not talk to the session daemon's command socket. */
+static bool local_verb(const char *v)
+{
+	static const char *const local[] = { "app", "cpu", "advance", "run", "step", "when", "until",
+					     "expect", "nocheck", "mark", "fault", "close", "attach",
+					     "release", "serve_metadata" };
+
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+		if (!strcmp(v, local[i]))
+			return true;
+	return false;
+}
+
+/* Run one statement.  0 / -1 (x->r->msg says why). */
+static int exec(struct scn_runctx *x, const struct scn_step *s)
+{
+	const char *v = s->argv[0];
+	uint64_t n;
+
+	if (x->o->sweep && x->cmd_closed && !local_verb(v))
+		return 0;   /* the session daemon gave up: its later commands never happen */
+	if (!strcmp(v, "send")) {
+		struct scn_step inner = *s;
+
+		if (x->pend.active)
+			return scn_fail(x, "send: a reply is still owed (line %d)", x->pend.line);
+		if (s->argc < 2)
+			return scn_fail(x, "send <command>");
+		inner.argc = s->argc - 1;
+		memmove(inner.argv, s->argv + 1, sizeof(char *) * (size_t)inner.argc);
+		if (exec(x, &inner))
+			return -1;
+		return 0;
+	}
+	if (!strcmp(v, "reply")) {
+		const char *e = kv(s, "expect");
+
+		if (!x->pend.active)
+			return scn_fail(x, "reply: nothing owed");
+		if (e) {
+			x->pend.has_expect = true;
+			if (parse_code(x, e, &x->pend.expect))
+				return -1;
+		}
+		return finish_reply(x);
+	}
+	if (x->pend.active && strcmp(v, "when") && strcmp(v, "step") && strcmp(v, "app") &&
+	    strcmp(v, "cpu") && strcmp(v, "advance") && strcmp(v, "fault") && strcmp(v, "close") &&
+	    strcmp(v, "serve_metadata") && strcmp(v, "expect") && strcmp(v, "mark") &&
+	    strcmp(v, "until") && strcmp(v, "attach") && strcmp(v, "release"))
+		return scn_fail(x, "'%s' while the reply of line %d is owed (add 'reply')", v,
+				x->pend.line);
+	if (!strcmp(v, "cpus"))
+		return scn_fail(x, "'cpus' must be the first statement");
+	if (!strcmp(v, "startup"))
+		return st_startup(x, s);
+	if (!strcmp(v, "chunk"))
+		return st_chunk(x, s);
+	if (!strcmp(v, "close_chunk"))
+		return st_close_chunk(x, s);
+	if (!strcmp(v, "chunk_exists"))
+		return st_chunk_exists(x, s);
+	if (!strcmp(v, "ask"))
+		return st_ask(x, s);
+	if (!strcmp(v, "get"))
+		return st_key_cmd(x, s, CMD_GET_CHANNEL);
+	if (!strcmp(v, "setup_metadata"))
+		return st_key_cmd(x, s, CMD_SETUP_METADATA);
+	if (!strcmp(v, "close_metadata"))
+		return st_key_cmd(x, s, CMD_CLOSE_METADATA);
+	if (!strcmp(v, "flush"))
+		return st_key_cmd(x, s, CMD_FLUSH_CHANNEL);
+	if (!strcmp(v, "clear_quiescent"))
+		return st_key_cmd(x, s, CMD_CLEAR_QUIESCENT_CHANNEL);
+	if (!strcmp(v, "clear"))
+		return st_key_cmd(x, s, CMD_CLEAR_CHANNEL);
+	if (!strcmp(v, "open_packets"))
+		return st_key_cmd(x, s, CMD_OPEN_CHANNEL_PACKETS);
+	if (!strcmp(v, "destroy"))
+		return st_key_cmd(x, s, CMD_DESTROY_CHANNEL);
+	if (!strcmp(v, "push"))
+		return st_push(x, s);
+	if (!strcmp(v, "rotate"))
+		return st_rotate(x, s);
+	if (!strcmp(v, "data_pending"))
+		return st_data_pending(x, s);
+	if (!strcmp(v, "drain"))
+		return st_drain(x, s);
+	if (!strcmp(v, "discarded") || !strcmp(v, "lost"))
+		return st_stats_cmd(x, s, !strcmp(v, "lost"));
+	if (!strcmp(v, "snapshot"))
+		return st_snapshot(x, s);
+	if (!strcmp(v, "add_relayd"))
+		return st_add_relayd(x, s);
+	if (!strcmp(v, "destroy_relayd"))
+		return st_destroy_relayd(x, s);
+	if (!strcmp(v, "garbage"))
+		return st_garbage(x, s);
+	if (!strcmp(v, "serve_metadata"))
+		return st_serve_metadata(x, s);
+	if (!strcmp(v, "close")) {
+		if (s->argc > 1 && !strcmp(s->argv[1], "cmd")) {
+			fake_sessiond_close_cmd(&x->fs);
+			x->cmd_closed = true;
+			return 0;
+		}
+		if (s->argc > 1 && !strcmp(s->argv[1], "md")) {
+			if (x->fs.md_fd >= 0)
+				close(x->fs.md_fd);
+			x->fs.md_fd = -1;
+			return 0;
+		}
+		return scn_fail(x, "close cmd|md");
+	}
+	if (!strcmp(v, "attach"))
+		return st_attach(x, s);
+	if (!strcmp(v, "release")) {
+		struct scn_chan *ch;
+
+		if (pos_u64(x, s, 1, &n))
+			return -1;
+		ch = chan_find(x, n);
+		if (ch && ch->have_objs) {
+			sim_app_objects_close(&ch->objs);
+			ch->have_objs = false;
+		}
+		return 0;
+	}
+	if (!strcmp(v, "app"))
+		return st_app(x, s);
+	if (!strcmp(v, "cpu")) {
+		if (s->argc < 3 || pos_u64(x, s, 1, &n))
+			return scn_fail(x, "cpu <n> online|offline");
+		if (sim_world_cpu_set_online(&x->w, (int)n, !strcmp(s->argv[2], "online")))
+			return scn_fail(x, "cpu %" PRIu64 " is not possible", n);
+		return 0;
+	}
+	if (!strcmp(v, "advance")) {
+		if (s->argc < 2 || parse_dur(x, s->argv[1], &n))
+			return scn_fail(x, "advance <duration>");
+		sim_world_advance(&x->w, n);
+		return 0;
+	}
+	if (!strcmp(v, "mark")) {
+		x->mark_ns = x->w.now_ns;
+		return 0;
+	}
+	if (!strcmp(v, "step"))
+		return st_step(x, s);
+	if (!strcmp(v, "run"))
+		return step_result(x, sim_run_until_idle(&x->st, x->max_steps), "run");
+	if (!strcmp(v, "when"))
+		return st_when(x, s);
+	if (!strcmp(v, "until")) {
+		if (s->argc < 2 || strcmp(s->argv[1], "quit"))
+			return scn_fail(x, "until quit");
+		return step_result(x, sim_step_until(&x->st, quit_pred, x, x->max_steps), "until quit");
+	}
+	if (!strcmp(v, "fault"))
+		return st_fault(x, s);
+	if (!strcmp(v, "expect"))
+		return st_expect(x, s);
+	if (!strcmp(v, "nocheck")) {
+		for (int i = 1; i < s->argc; i++) {
+			if (!strcmp(s->argv[i], "bytes"))
+				x->check_bytes = false;
+			else if (!strcmp(s->argv[i], "flush"))
+				x->check_flush = false;
+			else
+				return scn_fail(x, "nocheck bytes|flush");
+		}
+		return 0;
+	}
+	return scn_fail(x, "statement '%s' not runnable here", v);
+}
+
+/* ---- teardown --------------------------------------------------------- */
+
+static int rm_cb(const char *p, const struct stat *sb, int flag_, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag_;
+	(void)ftw;
+	return remove(p);
+}
+
+/*
+ * The session daemon goes away: apps exit, the command socket closes; the
+ * consumer must drain, flush and quit with nothing left, then everything is
+ * freed and counted.
+ */
+static void teardown(struct scn_runctx *x)
+{
+	bool ok = !x->r->failed;
+	enum sim_step_result res;
+	int left;
+
+	x->in_teardown = true;
+	x->line = 0;
+	if (ok && x->pend.active && finish_reply(x))
+		ok = false;
+	for (unsigned int i = 0; i < x->nr_apps; i++)
+		if (x->apps[i].app) {
+			if (x->apps[i].have_slot && x->apps[i].chan)
+				x->apps[i].chan->tainted = true;
+			sim_app_go_away(x->apps[i].app);
+		}
+	for (unsigned int i = 0; i < x->nr_chans; i++)
+		if (x->chans[i].have_objs) {
+			sim_app_objects_close(&x->chans[i].objs);
+			x->chans[i].have_objs = false;
+		}
+	if (x->fs_ok && !x->cmd_closed) {
+		fake_sessiond_close_cmd(&x->fs);
+		x->cmd_closed = true;
+	}
+	if (x->c && ok) {
+		res = sim_step_until(&x->st, quit_pred, x, x->max_steps);
+		if (res == SIM_STEP_DEADLOCK)
+			{ scn_fail(x, "teardown: DEADLOCK: %s", sim_stepper_deadlock_report(&x->st)); ok = false; }
+		else if (!x->r->failed && x->quit_calls != 1)
+			{ scn_fail(x, "teardown: the consumer never quit after the session daemon "
+					"and every app went away (%s)",
+					res == SIM_STEP_LIMIT ? "step limit" : "went idle"); ok = false; }
+		if (ok) {
+			res = sim_run_until_idle(&x->st, x->max_steps);
+			if (res != SIM_STEP_IDLE)
+				{ step_result(x, res, "teardown"); ok = false; }
+		}
+		if (ok && scn_check_end(x))
+			ok = false;
+	}
+	x->r->quit = x->quit_calls > 0;
+	if (x->c)
+		consumer_destroy(x->c);
+	x->c = NULL;
+	if (x->fs_ok)
+		fake_sessiond_fini(&x->fs);
+	if (x->st_ok)
+		sim_stepper_fini(&x->st);
+	scn_tracker_fini(&x->tr);
+	if (x->st_ok) {
+		x->r->steps = sim_stepper_steps(&x->st);
+		x->st_ok = false;
+	}
+	for (unsigned int i = 0; i < x->nr_apps; i++)
+		sim_app_destroy(x->apps[i].app);
+	for (unsigned int i = 0; i < x->nr_chans; i++)
+		if (x->chans[i].rbc)
+			sim_rb_channel_unref(x->chans[i].rbc);
+	if (x->mon_rd >= 0)
+		close(x->mon_rd);
+	for (int i = 0; i < SIM_OP_COUNT; i++)
+		x->r->rb_calls[i] = x->w.faults.op[i].calls;
+	for (int i = 0; i < SIM_IO_NR_CALLS; i++)
+		x->r->io_calls[i] = sim_io_calls(&x->sio, (enum sim_io_call)i);
+	x->r->faults_fired = sim_fault_total_fired(&x->w.faults) + sim_io_total_fired(&x->sio);
+	if (x->rb_ok) {
+		left = sim_rb_fini(&x->rb);
+		if (left && ok)
+			{ scn_fail(x, "leak: %d ring-buffer channel(s) (shm buffers) never "
+					"destroyed", left); ok = false; }
+	}
+	if (ok && x->o->bt2 && scn_bt2_check(x))
+		ok = false;
+	if (ok) {
+		uint64_t bytes = 0, events = 0;
+
+		if (scn_digest_output(x, &bytes, &events))
+			ok = false;
+	}
+	if (ok && test_open_fd_count() != x->fds_start)
+		{ scn_fail(x, "leak: %d fds open, %d at start", test_open_fd_count(),
+				x->fds_start); ok = false; }
+	if (ok && scn_thread_count() != x->threads_start)
+		{ scn_fail(x, "leak: %d threads, %d at start", scn_thread_count(),
+				x->threads_start); ok = false; }
+	x->r->digest = x->digest;
+	if (!x->o->keep && !x->r->failed && x->r->dir[0])
+		nftw(x->r->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* See scenario.h. */
+int scn_run(const struct scn *s, const struct scn_opts *o, struct scn_result *r)
+{
+	struct scn_runctx *x = calloc(1, sizeof(*x));
+	uint64_t possible = 2, online = 2;
+	size_t i = 0;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (!x) {
+		snprintf(r->msg, sizeof(r->msg), "out of memory");
+		r->failed = true;
+		return -1;
+	}
+	x->s = s;
+	x->o = o;
+	x->r = r;
+	x->mon_rd = -1;
+	x->check_bytes = true;
+	x->check_flush = true;
+	x->want_events = -1;
+	x->digest = SCN_FNV_INIT;
+	x->max_steps = o->max_steps ? o->max_steps : DEFAULT_MAX_STEPS;
+	x->fds_start = test_open_fd_count();
+	x->threads_start = scn_thread_count();
+	if (s->nr_steps && !strcmp(s->steps[0].argv[0], "cpus")) {
+		x->line = s->steps[0].line;
+		if (pos_u64(x, &s->steps[0], 1, &possible) || pos_u64(x, &s->steps[0], 2, &online))
+			goto out;
+		i = 1;
+	}
+	if (setup(x, (int)possible, (int)online))
+		goto out;
+	for (; i < s->nr_steps; i++) {
+		x->line = s->steps[i].line;
+		if (o->verbose)
+			fprintf(stderr, "line %d: %s\n", x->line, s->steps[i].argv[0]);
+		if (exec(x, &s->steps[i]))
+			break;
+		if (x->pend.active && x->pend.line == x->line &&
+		    strcmp(s->steps[i].argv[0], "send") && finish_reply(x))
+			break;
+		if (x->r->failed)
+			break;
+	}
+out:
+	teardown(x);
+	ret = r->failed ? -1 : 0;
+	free(x);
+	return ret;
+}
