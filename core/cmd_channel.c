@@ -144,24 +144,30 @@ fail:
 	reply_ask(c, CONSUMER_CHANNEL_FAIL, 0, 0);
 }
 
-/* Data loop: close our copies of the stream wakeup fds, then drop the cmd ref. */
+/*
+ * Data loop: close our copies of the stream wakeup fds (streams handed over
+ * later do it at dispatch, seeing `released`), then drop the cmd ref.
+ */
 static void channel_hup_data(void *arg)
 {
 	struct channel *ch = arg;
-	struct stream *s;
+	struct stream *s, *tmp;
 
-	cds_list_for_each_entry(s, &ch->c->data_streams, node)
+	ch->released = true;
+	cds_list_for_each_entry_safe(s, tmp, &ch->c->data_streams, node)
 		if (s->chan == ch)
-			rb_stream_close_wakeup_fd(s->rbs);
+			data_stream_release(s);
 	channel_put(ch);
 }
 
 /*
- * Everyone released the channel (§5.1), or the session daemon destroyed it:
- * close our copies of the stream wakeup fds (on the loop owning the
- * streams) so that the streams hang up too, and drop the cmd loop's ref.
+ * See consumer_priv.h.  Everyone released the channel (§5.1), or the session
+ * daemon destroyed it: close our copies of the stream wakeup fds (on the loop
+ * owning the streams) so that the streams hang up too, and drop the cmd
+ * loop's ref.  Private streams are freed with the channel, so a failed close
+ * of theirs changes nothing.
  */
-static void channel_release(struct channel *ch)
+void channel_release(struct channel *ch)
 {
 	struct stream *s;
 
@@ -225,9 +231,23 @@ void cmd_get_channel(struct consumer *c, const struct cmd *cmd)
 	}
 	if (st == RB_OK)
 		st = rb_send_stream(ch->rbc, NULL, sock);
-	if (st != RB_OK)
-		ERR("GET_CHANNEL %" PRIu64 ": sending objects: %s", ch->key, rb_status_str(st));
-	rb_channel_close_wakeup_fd(ch->rbc);
+	if (st != RB_OK) {
+		/*
+		 * The session daemon did not get the objects: nobody can write to
+		 * the channel.  It stays private (freed by the DESTROY_CHANNEL the
+		 * error triggers, or at quit) instead of waiting for a hang-up
+		 * that the half-sent fds may never produce.
+		 */
+		ERR("GET_CHANNEL %" PRIu64 ": sending objects: %s; channel not dispatched",
+		    ch->key, rb_status_str(st));
+		conn_reply_status(c->conn, CONSUMER_FATAL);
+		return;
+	}
+	if (rb_channel_close_wakeup_fd(ch->rbc) != RB_OK) {
+		/* Never hangs up while open: quit retries, then releases it (consumer.c). */
+		ERR("GET_CHANNEL %" PRIu64 ": cannot close our channel wakeup fd", ch->key);
+		ch->wakeup_open = true;
+	}
 	ch->dispatched = true;
 	if (loop_add_fd(c->env.cmd_loop, rb_channel_wait_fd(ch->rbc), "channel hang-up",
 			channel_hup, ch, &ch->hup_src)) {

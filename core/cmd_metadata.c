@@ -9,6 +9,8 @@
  */
 #include <unistd.h>
 
+#include <urcu/uatomic.h>
+
 #include "channel.h"
 #include "conn.h"
 #include "log.h"
@@ -57,23 +59,38 @@ void cmd_setup_metadata(struct consumer *c, const struct cmd *cmd)
 	conn_reply_status(c->conn, CONSUMER_ERROR_METADATA);
 }
 
-/* Cmd-loop side of the push flush wait: the bytes are out (or cannot be). */
+/*
+ * Cmd-loop side of the push flush wait: the bytes are out, or cannot be.
+ * A stream closed because its writes kept failing answers ERROR_METADATA
+ * (§7.1); a stream closed on purpose (no chunk, closed, quitting) is the
+ * benign "nobody waits for metadata" case and answers SUCCESS.
+ */
 static void push_reply_cb(void *arg)
 {
 	struct consumer *c = arg;
+	int32_t code = CONSUMER_SUCCESS;
+	struct channel *ch;
 
 	c->push_src = NULL;
 	c->push_cache = NULL;
-	conn_reply_status(c->conn, CONSUMER_SUCCESS);
+	if (c->push_status == MDCACHE_WAIT_CLOSED) {
+		ch = channel_lookup(c, c->pending_push.key);
+		if (ch && uatomic_read(&ch->md_failed)) {
+			ERR("PUSH_METADATA %" PRIu64 ": the metadata stream failed; not written",
+			    c->pending_push.key);
+			code = CONSUMER_ERROR_METADATA;
+		}
+	}
+	conn_reply_status(c->conn, code);
 	conn_resume(c->conn);
 }
 
-/* mdcache waiter callback (any loop): wake the cmd loop. */
+/* mdcache waiter callback (any loop): record how the wait ended, wake the cmd loop. */
 static void push_flushed(void *arg, enum mdcache_wait_status status)
 {
 	struct consumer *c = arg;
 
-	(void)status;
+	c->push_status = status;
 	loop_wake(c->env.cmd_loop, c->push_src);
 }
 
@@ -114,6 +131,7 @@ static void push_bytes(struct consumer *c, uint8_t *buf, size_t len)
 	ret = mdcache_wait(ch->cache, &c->push_waiter, p->version, p->target_offset + len,
 			   push_flushed, c);
 	if (ret != MDCACHE_WAIT_QUEUED) {
+		c->push_status = ret < 0 ? MDCACHE_WAIT_CLOSED : (enum mdcache_wait_status)ret;
 		c->push_cache = NULL;
 		loop_wake(c->env.cmd_loop, c->push_src);
 	}

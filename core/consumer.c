@@ -207,6 +207,20 @@ static void quit_channel(struct channel *ch, void *arg)
 	} else if (!ch->dispatched || !ch->monitor) {
 		/* Never handed out, or snapshot-only: nothing will hang up for it. */
 		channel_drop_cmd_ref(ch);
+	} else if (ch->wakeup_open) {
+		/*
+		 * Our copy of the channel wakeup fd is still open, so the channel
+		 * never hangs up.  The session daemon is gone: retry the close, and
+		 * if it still fails treat the channel as released now; its streams
+		 * still hang up only when their producers have gone too.
+		 */
+		if (rb_channel_close_wakeup_fd(ch->rbc) == RB_OK) {
+			ch->wakeup_open = false;
+		} else {
+			WARN("channel %" PRIu64 ": wakeup fd still not closed; released at quit",
+			     ch->key);
+			channel_release(ch);
+		}
 	}
 	/* Dispatched data channels wait for their hang-ups. */
 }

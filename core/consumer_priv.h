@@ -65,6 +65,7 @@ struct consumer {
 	struct mdcache_waiter push_waiter;
 	struct mdcache *push_cache;             /* cache push_waiter is queued on */
 	struct loop_source *push_src;           /* cmd-loop wait of the push reply */
+	enum mdcache_wait_status push_status;   /* how the push wait ended (set before the wake) */
 
 	int monitor_fd;                    /* set once on the cmd loop; read with uatomic */
 
@@ -115,6 +116,7 @@ struct channel {
 	bool dispatched;                   /* GET_CHANNEL / SETUP_METADATA done */
 	bool cmd_ref_dropped;              /* the cmd loop's own ref is gone */
 	bool in_table;
+	bool wakeup_open;                  /* our channel wakeup fd copy could not be closed */
 	struct loop_source *hup_src;       /* data channels after GET_CHANNEL */
 	int poll_wr;                       /* metadata poll pipe write end, -1 once closed */
 	struct stream *md_stream;          /* metadata stream (owned by the metadata loop once dispatched) */
@@ -125,10 +127,12 @@ struct channel {
 	uint64_t dead_discarded;           /* totals of streams already gone */
 	uint64_t dead_lost;
 	uint64_t dead_bytes;
+	bool released;                     /* hang-up seen: streams dispatched later close their wakeup fd */
 
 	/* metadata loop */
 	struct loop_source *switch_timer;
 	bool switch_timer_failed;          /* set by the cmd loop (uatomic) */
+	bool md_failed;                    /* metadata stream gave up writing (uatomic; read by cmd loop) */
 };
 
 struct stream {
@@ -160,7 +164,18 @@ struct stream {
 	/* metadata */
 	struct metadata_pump pump;
 	bool pump_ready;
+	unsigned int pump_failures;        /* consecutive failed pump calls (metadata loop) */
+	struct loop_source *retry_timer;   /* one-shot pump retry, NULL when not armed */
 };
+
+/*
+ * A failed metadata pump call is retried by a one-shot metadata-loop timer,
+ * first after METADATA_RETRY_FIRST_NS, the delay doubling each time; after
+ * METADATA_RETRY_MAX consecutive failed retries the error is taken as
+ * persistent: the stream stops writing and the flush waiters end (§7.1 115).
+ */
+#define METADATA_RETRY_FIRST_NS 1000000ull
+#define METADATA_RETRY_MAX 5u
 
 /* ---- cross-loop operations (consumer.c) ---- */
 
@@ -224,6 +239,12 @@ void cmd_data_pending(struct consumer *c, const struct cmd *cmd);
 void cmd_channel_stats(struct consumer *c, const struct cmd *cmd);
 void cmd_snapshot_channel(struct consumer *c, const struct cmd *cmd);
 void cmd_rotate_channel(struct consumer *c, const struct cmd *cmd);
+/*
+ * cmd_channel.c: everyone released data channel ch (hang-up, DESTROY_CHANNEL,
+ * or quit when our wakeup fd copy could not be closed): its streams are told
+ * to hang up and the cmd loop's ref is dropped.  Idempotent.
+ */
+void channel_release(struct channel *ch);
 
 /* ---- data_stream.c (data loop) ---- */
 /*
@@ -237,6 +258,13 @@ void data_streams_dispatch_cb(void *arg);
 int data_stream_consume(struct stream *s);
 /* Rotate a stream's output to s->rotate_chunk now (owner loop). */
 void stream_rotate_now(struct stream *s);
+/*
+ * Data loop: close our copy of a dispatched stream's wakeup fd so it hangs up
+ * once the producers are gone too.  If the close fails twice the stream can
+ * never hang up by itself: it is hung up (final flush, drain, freed) now,
+ * which is safe because its channel was released by every producer.
+ */
+void data_stream_release(struct stream *s);
 /* Free every dispatched data stream (consumer_destroy). */
 void data_streams_destroy_all(struct consumer *c);
 

@@ -24,6 +24,8 @@ void data_streams_dispatch_cb(void *arg)
 	struct channel *ch = x->ch;
 	struct stream *s, *tmp;
 
+	/* Keep a channel ref: a late release below may hang every stream up. */
+	channel_get(ch);
 	cds_list_for_each_entry_safe(s, tmp, &x->streams, node) {
 		cds_list_del(&s->node);
 		cds_list_add_tail(&s->node, &c->data_streams);
@@ -37,7 +39,14 @@ void data_streams_dispatch_cb(void *arg)
 	}
 	if (ch->monitor_timer_us && !ch->monitor_timer && monitor_timer_start(ch))
 		ERR("channel %" PRIu64 ": monitor timer not started", ch->key);
+	/* The channel hang-up overtook the hand-off: these streams missed it. */
+	if (ch->released) {
+		cds_list_for_each_entry_safe(s, tmp, &c->data_streams, node)
+			if (s->chan == ch)
+				data_stream_release(s);
+	}
 	xop_complete(x);
+	channel_put(ch);
 }
 
 /* See consumer_priv.h (cmd loop). */
@@ -189,6 +198,15 @@ static void data_stream_hangup(struct stream *s)
 	}
 	stream_leave(s);
 	channel_put(ch);
+}
+
+/* See consumer_priv.h. */
+void data_stream_release(struct stream *s)
+{
+	if (rb_stream_close_wakeup_fd(s->rbs) == RB_OK || rb_stream_close_wakeup_fd(s->rbs) == RB_OK)
+		return;
+	WARN("stream %s: our wakeup fd cannot be closed; hanging it up now", s->name);
+	data_stream_hangup(s);
 }
 
 /* Wait fd event of a dispatched data stream. */

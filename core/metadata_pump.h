@@ -26,8 +26,10 @@
  * in addition mdcache_data_pending() alone is exact for DATA_PENDING (stock
  * has to peek at the ring too), and `lttng stop` cannot see "not pending"
  * while TSDL sits unwritten in the ring.  The cost: a sink that keeps failing
- * keeps PUSH_METADATA waiters waiting (they end with CLOSED when the stream
- * is closed), where stock would reply for bytes that never reach the disk.
+ * keeps PUSH_METADATA waiters waiting until the caller gives up on the
+ * stream (metadata_stream.c retries on a bounded timer, then closes the
+ * stream, and the waiters get ERROR_METADATA), where stock would reply for
+ * bytes that never reach the disk.
  *
  * Version changes are only acted on at step 3, with the ring empty: packets
  * of the old content already in the ring are written first (then truncated

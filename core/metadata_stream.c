@@ -10,6 +10,12 @@
  * nothing) detaches from its cache, so PUSH_METADATA replies at once and
  * DATA_PENDING does not wait for it; it attaches again when a rotation
  * gives it a chunk.
+ *
+ * A failed pump call is retried by a one-shot timer with a doubling delay
+ * (METADATA_RETRY_*): no wake-up would come otherwise, and PUSH_METADATA
+ * waits for the bytes (failure mode 2).  An error outlasting the retries is
+ * persistent: the stream detaches as above and sets md_failed, so the push
+ * waiters end with ERROR_METADATA; a later rotation may attach it again.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -35,6 +41,7 @@ static void pump_attach(struct stream *s)
 	if (ret) {
 		ERR("metadata stream of channel %" PRIu64 ": pump: %s", s->chan->key,
 		    log_strerror(-ret));
+		uatomic_set(&s->chan->md_failed, true);
 		return;
 	}
 	s->pump_ready = true;
@@ -134,6 +141,75 @@ void metadata_stream_dispatch(struct channel *ch, struct xop *x)
 	ch->dispatched = true;
 }
 
+/* One pump call with the accounting.  Returns metadata_pump()'s result. */
+static int pump_once(struct stream *s)
+{
+	int ret = metadata_pump(&s->pump);
+
+	stream_account(s);
+	return ret;
+}
+
+static void detach_output(struct stream *s);
+
+/*
+ * A pump error lasted through every retry: stop writing, so the flush
+ * waiters end (the cmd loop answers them ERROR_METADATA through md_failed)
+ * instead of waiting for bytes that will never be written.
+ */
+static void pump_give_up(struct stream *s, int err)
+{
+	ERR("metadata stream of channel %" PRIu64 ": %s after %u retries; metadata output "
+	    "closed, pending pushes fail", s->chan->key, log_strerror(-err), METADATA_RETRY_MAX);
+	uatomic_set(&s->chan->md_failed, true);
+	s->pump_failures = 0;
+	detach_output(s);
+}
+
+/* One-shot retry timer (metadata loop): the loop already removed the source. */
+static void pump_retry_cb(void *arg)
+{
+	struct stream *s = arg;
+
+	s->retry_timer = NULL;
+	metadata_stream_pump(s);
+}
+
+/*
+ * Arm the retry timer after a failed pump call, or give up once the
+ * failures outlasted METADATA_RETRY_MAX retries.  Nothing else would call
+ * the pump again: no wake-up comes until the session daemon pushes more.
+ */
+static void pump_failed(struct stream *s, int err)
+{
+	struct loop *l = s->chan->c->env.metadata_loop;
+	uint64_t delay;
+
+	if (s->retry_timer)
+		return;
+	if (s->pump_failures++ >= METADATA_RETRY_MAX) {
+		pump_give_up(s, err);
+		return;
+	}
+	delay = METADATA_RETRY_FIRST_NS << (s->pump_failures - 1);
+	ERR("metadata stream of channel %" PRIu64 ": %s; retry %u in %" PRIu64 " ns",
+	    s->chan->key, log_strerror(-err), s->pump_failures, delay);
+	if (loop_add_timer(l, delay, 0, "metadata pump retry", pump_retry_cb, s, &s->retry_timer)) {
+		s->retry_timer = NULL;
+		pump_give_up(s, err);
+	}
+}
+
+/* Drop a pending retry (the stream goes away or stops writing). */
+static void pump_retry_cancel(struct stream *s)
+{
+	if (s->retry_timer) {
+		loop_remove(s->chan->c->env.metadata_loop, s->retry_timer);
+		s->retry_timer = NULL;
+	}
+	s->pump_failures = 0;
+}
+
 /* See consumer_priv.h. */
 void metadata_stream_pump(struct stream *s)
 {
@@ -141,16 +217,19 @@ void metadata_stream_pump(struct stream *s)
 
 	if (!s->pump_ready)
 		return;
-	ret = metadata_pump(&s->pump);
-	stream_account(s);
-	if (ret < 0)
-		ERR("metadata stream of channel %" PRIu64 ": %s; retried on the next wake-up",
-		    s->chan->key, log_strerror(-ret));
+	ret = pump_once(s);
+	if (ret < 0) {
+		pump_failed(s, ret);
+		return;
+	}
+	/* Progress: a pending retry has nothing left to do. */
+	pump_retry_cancel(s);
 }
 
 /* Stop writing: the stream has no output any more. */
 static void detach_output(struct stream *s)
 {
+	pump_retry_cancel(s);
 	if (s->pump_ready) {
 		metadata_pump_fini(&s->pump);
 		s->pump_ready = false;
@@ -196,6 +275,9 @@ void metadata_stream_rotate(struct stream *s, struct chunk *target)
 		if (mdcache_stream_open(s->chan->cache))
 			WARN("metadata cache of channel %" PRIu64 " already attached", s->chan->key);
 		pump_attach(s);
+		/* A fresh output: pushes may succeed again. */
+		if (s->pump_ready)
+			uatomic_set(&s->chan->md_failed, false);
 	}
 	metadata_stream_pump(s);
 }
@@ -213,7 +295,12 @@ static void metadata_stream_delete(struct stream *s)
 		loop_remove(ch->c->env.metadata_loop, ch->switch_timer);
 		ch->switch_timer = NULL;
 	}
-	metadata_stream_pump(s);
+	/* Last chance: no retry can run once the stream is gone. */
+	if (s->pump_ready && pump_once(s) < 0) {
+		ERR("metadata stream of channel %" PRIu64 ": final write failed; closing it anyway",
+		    ch->key);
+		uatomic_set(&ch->md_failed, true);
+	}
 	detach_output(s);
 	cds_list_del(&s->node);
 	stream_free(s);

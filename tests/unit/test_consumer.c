@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1049,6 +1050,427 @@ static void test_rotation_full_ring_opens_later(void **state)
 }
 
 
+/* ---- fault recovery: metadata pump retries, hand-off and wakeup-fd failures ---- */
+
+/* Start-up, chunk 0, data channel handed out to one app, metadata channel set up. */
+static void session_before_push(struct fx *f)
+{
+	struct reply_channel r;
+	struct cmd c;
+
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+	r = ask(f, DATA_KEY, false, true, false, true, 0);
+	assert_int_equal(r.code, 0);
+	get_channel(f, DATA_KEY, 1);
+	r = ask(f, MD_KEY, true, true, false, true, 0);
+	assert_int_equal(r.code, 0);
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+}
+
+/* The session daemon and the apps go away: the consumer must quit, leaving nothing. */
+static void expect_quit(struct fx *f)
+{
+	struct consumer_stats s;
+
+	drop_apps(f);
+	fake_sessiond_close_cmd(&f->fs);
+	assert_int_equal(sim_step_until(&f->st, quit_called, f, 100000), SIM_STEP_PRED_TRUE);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(f->quit_calls, 1);
+	consumer_get_stats(f->c, &s);
+	assert_int_equal(s.channels, 0);
+	assert_int_equal(s.streams, 0);
+}
+
+/*
+ * One failed metadata write (ENOSPC once, then a failed ring read): nothing
+ * wakes the stream again, so the retry timer must re-run the pump on virtual
+ * time; the push then succeeds and the trace is complete.
+ */
+static void test_metadata_pump_transient_retry(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c;
+	uint64_t t0, written;
+	char *tsdl;
+
+	session_before_push(f);
+	tsdl = data_tsdl(f);
+	sim_io_arm(&f->sio, SIM_IO_PWRITE, 1, ENOSPC, false);
+	t0 = sim_world_now(&f->w);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, tsdl, strlen(tsdl)), 0);
+	/* the reply waited for the first retry, not for a wake-up that never came */
+	assert_true(sim_world_now(&f->w) - t0 >= 1000000);
+	assert_true(file_size(f, "c0", "metadata") >= (off_t)strlen(tsdl));
+	/* a second failure, at another call of the pump, is retried the same way */
+	sim_fault_arm(&f->w.faults, SIM_OP_GET_NEXT_SUBBUF, 1, RB_ERROR, false);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, strlen(tsdl), 0, "\n", 1), 0);
+	free(tsdl);
+	written = write_events(f, 10);
+	c = c_key(CMD_FLUSH_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	data_pending_until_zero(f);
+	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	expect_quit(f);
+	assert_int_equal(bt2_count(f, "c0"), (long)written);
+}
+
+/*
+ * A metadata write that keeps failing: the push ends (bounded virtual time)
+ * with ERROR_METADATA, later pushes fail at once, the stream is closed
+ * cleanly and the consumer still quits.
+ */
+static void test_metadata_pump_persistent_error(void **state)
+{
+	struct fx *f = *state;
+	struct consumer_stats s;
+	uint64_t t0, errors;
+	char *tsdl;
+
+	session_before_push(f);
+	tsdl = data_tsdl(f);
+	sim_fault_arm(&f->w.faults, SIM_OP_WRITE_METADATA_PACKET, 1, RB_ERROR, true);
+	t0 = sim_world_now(&f->w);
+	consumer_get_stats(f->c, &s);
+	errors = s.command_errors;
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, tsdl, strlen(tsdl)),
+			 CONSUMER_ERROR_METADATA);
+	/* 1 + 2 + 4 + 8 + 16 ms of retries, nothing more */
+	assert_true(sim_world_now(&f->w) - t0 >= 31000000);
+	assert_true(sim_world_now(&f->w) - t0 < 1000000000);
+	assert_int_equal(f->w.faults.op[SIM_OP_WRITE_METADATA_PACKET].fired, 1 + 5);
+	consumer_get_stats(f->c, &s);
+	assert_int_equal(s.command_errors, errors + 1);
+	/* the stream gave up: the next push does not wait */
+	t0 = sim_world_now(&f->w);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, tsdl, strlen(tsdl)),
+			 CONSUMER_ERROR_METADATA);
+	assert_int_equal(sim_world_now(&f->w), t0);
+	assert_int_equal(f->w.faults.op[SIM_OP_WRITE_METADATA_PACKET].fired, 1 + 5);
+	sim_fault_disarm(&f->w.faults, SIM_OP_WRITE_METADATA_PACKET);
+	/* a fresh output (rotation) makes the stream write again */
+	assert_int_equal(create_chunk(f, SESSION, 1, "c1"), 0);
+	assert_int_equal(rotate(f, MD_KEY, true), 0);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, strlen(tsdl), 0, "\n", 1), 0);
+	assert_true(file_size(f, "c1", "metadata") > (off_t)strlen(tsdl));
+	free(tsdl);
+	expect_quit(f);
+}
+
+/* A persistent output error at the last pump (CLOSE_METADATA): the stream still closes. */
+static void test_metadata_pump_error_at_close(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c;
+	char *tsdl;
+
+	session_before_push(f);
+	tsdl = data_tsdl(f);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, tsdl, strlen(tsdl)), 0);
+	free(tsdl);
+	sim_fault_arm(&f->w.faults, SIM_OP_GET_NEXT_SUBBUF, 1, RB_ERROR, true);
+	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	sim_run_until_idle(&f->st, 100000);
+	sim_fault_disarm(&f->w.faults, SIM_OP_GET_NEXT_SUBBUF);
+	expect_quit(f);
+}
+
+/* Read and drop whatever the consumer left on the command socket, closing passed fds. */
+static void drain_cmd_socket(struct fx *f)
+{
+	char buf[4096];
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * 8)];
+	} cm;
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr m;
+	struct cmsghdr *h;
+	ssize_t n;
+
+	do {
+		memset(&m, 0, sizeof(m));
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		m.msg_control = cm.b;
+		m.msg_controllen = sizeof(cm.b);
+		n = recvmsg(f->fs.cmd_fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		for (h = n > 0 ? CMSG_FIRSTHDR(&m) : NULL; h; h = CMSG_NXTHDR(&m, h)) {
+			int *fds = (int *)CMSG_DATA(h);
+			size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+			for (size_t i = 0; i < k; i++)
+				close(fds[i]);
+		}
+	} while (n > 0);
+}
+
+/* GET_CHANNEL whose object sending fails at `op`: error, channel kept private. */
+static void get_channel_failing(struct fx *f, uint64_t key, enum sim_op op, uint64_t nth)
+{
+	struct cmd c = c_key(CMD_GET_CHANNEL, key);
+	struct consumer_stats s;
+
+	sim_fault_arm(&f->w.faults, op, nth, RB_IO, false);
+	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_recv_status(&f->fs), 0);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(f->w.faults.op[op].fired, 1);
+	drain_cmd_socket(f);
+	consumer_get_stats(f->c, &s);
+	assert_int_equal(s.command_errors, 1);
+	/* never handed over: a second GET_CHANNEL still finds it */
+	assert_int_equal(s.channels, 1);
+}
+
+/*
+ * A failed object hand-off (GET_CHANNEL): the channel is not dispatched, the
+ * DESTROY_CHANNEL the session daemon sends next frees it; one never
+ * destroyed is freed at quit.
+ */
+static void test_get_channel_send_failure(void **state)
+{
+	struct fx *f = *state;
+	struct consumer_stats s;
+	struct cmd c;
+
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, 0);
+	get_channel_failing(f, DATA_KEY, SIM_OP_SEND_STREAM, 2);
+	c = c_key(CMD_DESTROY_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	consumer_get_stats(f->c, &s);
+	assert_int_equal(s.channels, 0);
+	assert_int_equal(s.streams, 0);
+	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, 0);
+	sim_fault_arm(&f->w.faults, SIM_OP_SEND_CHANNEL, 1, RB_IO, false);
+	c = c_key(CMD_GET_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_recv_status(&f->fs), 0);
+	assert_int_equal(fake_sessiond_recv_status(&f->fs), CONSUMER_FATAL);
+	consumer_get_stats(f->c, &s);
+	assert_int_equal(s.channels, 1);
+	assert_int_equal(s.streams, 2);
+	expect_quit(f);
+}
+
+/*
+ * Our copy of the channel wakeup fd cannot be closed (persistently): the
+ * channel never hangs up by itself; at quit the close is retried and the
+ * channel treated as released, and the data written is all in the trace.
+ */
+static void test_channel_close_wakeup_fd_failure(void **state)
+{
+	struct fx *f = *state;
+	uint64_t written;
+	struct cmd c;
+	char *tsdl;
+
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, 0);
+	sim_fault_arm(&f->w.faults, SIM_OP_CHANNEL_CLOSE_WAKEUP_FD, 1, RB_ERROR, true);
+	get_channel(f, DATA_KEY, 1);
+	assert_int_equal(ask(f, MD_KEY, true, true, false, true, 0).code, 0);
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	tsdl = data_tsdl(f);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, tsdl, strlen(tsdl)), 0);
+	free(tsdl);
+	written = write_events(f, 10);
+	drop_apps(f);
+	sim_run_until_idle(&f->st, 100000);
+	/* everyone else released the channel, but our copy keeps it open */
+	assert_int_equal(f->quit_calls, 0);
+	expect_quit(f);
+	assert_int_equal(f->w.faults.op[SIM_OP_CHANNEL_CLOSE_WAKEUP_FD].fired, 2);
+	assert_int_equal(bt2_count(f, "c0"), (long)written);
+}
+
+/*
+ * The close of our stream wakeup fds fails: once transiently (the immediate
+ * retry closes it), then persistently (the stream is hung up at once: its
+ * channel was released by every producer).  Quit still ends, data complete.
+ */
+static void test_stream_close_wakeup_fd_failure(void **state)
+{
+	struct fx *f = *state;
+	uint64_t written;
+	char *tsdl;
+
+	session_before_push(f);
+	tsdl = data_tsdl(f);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, tsdl, strlen(tsdl)), 0);
+	free(tsdl);
+	written = write_events(f, 10);
+	sim_fault_arm(&f->w.faults, SIM_OP_STREAM_CLOSE_WAKEUP_FD, 1, RB_ERROR, false);
+	drop_apps(f);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(f->w.faults.op[SIM_OP_STREAM_CLOSE_WAKEUP_FD].fired, 1);
+	expect_quit(f);
+	assert_int_equal(bt2_count(f, "c0"), (long)written);
+}
+
+static void test_stream_close_wakeup_fd_persistent(void **state)
+{
+	struct fx *f = *state;
+	uint64_t written;
+	char *tsdl;
+
+	session_before_push(f);
+	tsdl = data_tsdl(f);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, tsdl, strlen(tsdl)), 0);
+	free(tsdl);
+	written = write_events(f, 10);
+	sim_fault_arm(&f->w.faults, SIM_OP_STREAM_CLOSE_WAKEUP_FD, 1, RB_ERROR, true);
+	drop_apps(f);
+	sim_run_until_idle(&f->st, 100000);
+	/* two tries per stream, then the forced hang-up */
+	assert_int_equal(f->w.faults.op[SIM_OP_STREAM_CLOSE_WAKEUP_FD].fired, 4);
+	expect_quit(f);
+	assert_int_equal(bt2_count(f, "c0"), (long)written);
+}
+
+/*
+ * The close of our channel wakeup fd fails once at GET_CHANNEL: the channel
+ * cannot hang up while every other holder is gone; the retry at quit closes
+ * it and the ordinary hang-up then releases it.
+ */
+static void test_channel_close_wakeup_fd_transient(void **state)
+{
+	struct fx *f = *state;
+	struct consumer_stats s;
+
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, 0);
+	sim_fault_arm(&f->w.faults, SIM_OP_CHANNEL_CLOSE_WAKEUP_FD, 1, RB_ERROR, false);
+	get_channel(f, DATA_KEY, 1);
+	write_events(f, 5);
+	drop_apps(f);
+	sim_run_until_idle(&f->st, 100000);
+	consumer_get_stats(f->c, &s);
+	assert_int_equal(s.channels, 1);
+	assert_int_equal(s.streams, 2);
+	expect_quit(f);
+	assert_int_equal(f->w.faults.op[SIM_OP_CHANNEL_CLOSE_WAKEUP_FD].fired, 1);
+	assert_int_equal(f->w.faults.op[SIM_OP_CHANNEL_CLOSE_WAKEUP_FD].calls, 2);
+}
+
+/*
+ * Everyone releases the channel right after GET_CHANNEL, before the data
+ * loop took the streams: whichever of the hang-up and the hand-off the
+ * stepper runs first (over several seeds), the streams hang up and the
+ * channel is freed without waiting for the quit.
+ */
+static void test_release_races_hand_off(void **state)
+{
+	uint64_t saved = seed;
+
+	(void)state;
+	for (seed = 1; seed <= 24; seed++) {
+		struct consumer_stats s;
+		struct cmd c = c_key(CMD_GET_CHANNEL, DATA_KEY);
+		struct fx *f;
+		void *st = NULL;
+
+		assert_int_equal(setup(&st), 0);
+		f = st;
+		do_startup(f);
+		assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+		assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, 0);
+		assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+		assert_int_equal(fake_sessiond_recv_status(&f->fs), 0);
+		assert_int_equal(sim_app_objects_recv(f->fs.cmd_fd, &f->objs), 0);
+		sim_app_objects_close(&f->objs);
+		assert_int_equal(fake_sessiond_recv_status(&f->fs), 0);
+		sim_run_until_idle(&f->st, 100000);
+		consumer_get_stats(f->c, &s);
+		assert_int_equal(s.channels, 0);
+		assert_int_equal(s.streams, 0);
+		expect_quit(f);
+		assert_int_equal(teardown(&st), 0);
+	}
+	seed = saved;
+}
+
+/* PUSH_METADATA sent (command, ack, bytes) without waiting for its final status. */
+static void push_no_wait(struct fx *f, uint64_t offset, const void *buf, size_t len)
+{
+	struct cmd c = { .type = CMD_PUSH_METADATA };
+
+	c.u.push_metadata.key = MD_KEY;
+	c.u.push_metadata.target_offset = offset;
+	c.u.push_metadata.len = len;
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(fdpass_send_all(f->fs.cmd_fd, buf, len), 0);
+}
+
+static void ask_md_switch_timer(struct fx *f);
+
+/* write_metadata_packet failures to wait for (sim_step_until predicate). */
+static uint64_t md_fired_target;
+
+static bool md_write_failed(void *arg)
+{
+	struct fx *f = arg;
+
+	return f->w.faults.op[SIM_OP_WRITE_METADATA_PACKET].fired >= md_fired_target;
+}
+
+/*
+ * Wake-ups of the metadata stream (bytes from the switch timer's metadata
+ * request) while a retry is armed: a failing one leaves the armed retry in
+ * charge; a succeeding one cancels it.  Either way both waits end.
+ */
+static void test_metadata_wake_while_retry_armed(void **state)
+{
+	struct fx *f = *state;
+	struct sim_fault *wmp = &f->w.faults.op[SIM_OP_WRITE_METADATA_PACKET];
+	char *tsdl;
+	size_t len;
+
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, 0);
+	get_channel(f, DATA_KEY, 1);
+	ask_md_switch_timer(f);
+	tsdl = data_tsdl(f);
+	len = strlen(tsdl);
+	/*
+	 * round 1: with a metadata request already pending (so that its answer
+	 * is read before the retry is due), the push fails and arms the retry,
+	 * the wake-up of the answer fails again, the retry succeeds
+	 */
+	assert_true(fake_sessiond_wait_bytes(&f->fs, f->fs.md_fd, WIRE_METADATA_REQUEST_SIZE));
+	sim_fault_arm(&f->w.faults, SIM_OP_WRITE_METADATA_PACKET, 1, RB_ERROR, false);
+	push_no_wait(f, 0, tsdl, len / 2);
+	md_fired_target = 1;
+	assert_int_equal(sim_step_until(&f->st, md_write_failed, f, 100000), SIM_STEP_PRED_TRUE);
+	sim_fault_arm(&f->w.faults, SIM_OP_WRITE_METADATA_PACKET, 1, RB_ERROR, false);
+	assert_int_equal(fake_sessiond_serve_metadata(&f->fs, NULL, 0, 0, tsdl, len / 2 + 10, false),
+			 0);
+	assert_int_equal(fake_sessiond_recv_status(&f->fs), 0);
+	assert_int_equal(wmp->fired, 2);
+	/* round 2: the wake-up succeeds and cancels the armed retry */
+	assert_true(fake_sessiond_wait_bytes(&f->fs, f->fs.md_fd, WIRE_METADATA_REQUEST_SIZE));
+	sim_fault_arm(&f->w.faults, SIM_OP_WRITE_METADATA_PACKET, 1, RB_ERROR, false);
+	push_no_wait(f, len / 2 + 10, tsdl + len / 2 + 10, 10);
+	md_fired_target = 3;
+	assert_int_equal(sim_step_until(&f->st, md_write_failed, f, 100000), SIM_STEP_PRED_TRUE);
+	assert_int_equal(fake_sessiond_serve_metadata(&f->fs, NULL, 0, 0, tsdl, len, false), 0);
+	assert_int_equal(fake_sessiond_recv_status(&f->fs), 0);
+	assert_int_equal(wmp->fired, 3);
+	assert_true(file_size(f, "c0", "metadata") >= (off_t)len);
+	free(tsdl);
+	expect_quit(f);
+}
+
 /* Destroying the consumer in the middle of a session frees everything. */
 static void test_destroy_midway(void **state)
 {
@@ -1438,6 +1860,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eof_midway, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eof_partial_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eof_during_payload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metadata_pump_transient_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metadata_pump_persistent_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metadata_pump_error_at_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_channel_send_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_channel_close_wakeup_fd_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_close_wakeup_fd_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_close_wakeup_fd_persistent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_channel_close_wakeup_fd_transient, setup, teardown),
+		cmocka_unit_test(test_release_races_hand_off),
+		cmocka_unit_test_setup_teardown(test_metadata_wake_while_retry_armed, setup, teardown),
 	};
 	int ret;
 
