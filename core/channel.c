@@ -35,6 +35,7 @@ static int key_match(struct cds_lfht_node *node, const void *key)
 /* See channel.h. */
 int channel_table_create(struct consumer *c)
 {
+	CDS_INIT_LIST_HEAD(&c->unlinked_channels);
 	c->channels = cds_lfht_new(CONSUMER_CHANNEL_BUCKETS, CONSUMER_CHANNEL_BUCKETS,
 				   CONSUMER_CHANNEL_BUCKETS, 0, NULL);
 	return c->channels ? 0 : -ENOMEM;
@@ -46,8 +47,13 @@ void channel_table_destroy(struct consumer *c)
 	struct cds_lfht_iter it;
 	struct channel *ch;
 
+	struct channel *tmp;
+
 	if (!c->channels)
 		return;
+	/* Unlinked dying channels whose queued free will never run now. */
+	cds_list_for_each_entry_safe(ch, tmp, &c->unlinked_channels, unlinked_node)
+		channel_free_now(ch);
 	for (;;) {
 		ch = NULL;
 		rcu_read_lock();
@@ -92,14 +98,62 @@ struct channel *channel_alloc(struct consumer *c, const struct cmd_ask_channel *
 	return ch;
 }
 
+/*
+ * Whether the last reference is gone: the free is queued on the cmd loop.
+ * Such a channel is dead to every command (failure mode 7): a reference
+ * taken now would be freed under its holder.  Once 0 the count never rises
+ * again (channel_tryget), so the answer cannot go stale on the cmd loop.
+ */
+static bool channel_dying(struct channel *ch)
+{
+	return uatomic_read(&ch->refcount) <= 0;
+}
+
+/*
+ * Whether a new channel may take ch's key: ch is dying, or it is a metadata
+ * channel CLOSE_METADATA already gave up (only its stream still drains).
+ * The session daemon never reuses a key; a peer that does gets a fresh
+ * channel rather than one half torn down (failure mode 7).
+ */
+static bool channel_key_reusable(struct channel *ch)
+{
+	return channel_dying(ch) || (ch->metadata && ch->cmd_ref_dropped);
+}
+
+/*
+ * Take such a channel out of the table before its free runs, so its key can
+ * name a fresh channel at once (cmd loop, RCU read side held by the caller).
+ * It stays counted (channel_count) and its free still waits for a grace
+ * period (unlinked).
+ */
+static void channel_unlink(struct channel *ch)
+{
+	if (!ch->in_table)
+		return;
+	if (cds_lfht_del(ch->c->channels, &ch->node) == 0) {
+		ch->in_table = false;
+		ch->unlinked = true;
+		cds_list_add_tail(&ch->unlinked_node, &ch->c->unlinked_channels);
+	}
+}
+
 /* See channel.h. */
 int channel_publish(struct channel *ch)
 {
 	struct cds_lfht_node *n;
+	struct channel *old;
 
 	rcu_read_lock();
 	n = cds_lfht_add_unique(ch->c->channels, key_hash(ch->key), key_match, &ch->key,
 				&ch->node);
+	if (n != &ch->node) {
+		old = caa_container_of(n, struct channel, node);
+		if (channel_key_reusable(old)) {
+			channel_unlink(old);
+			n = cds_lfht_add_unique(ch->c->channels, key_hash(ch->key), key_match,
+						&ch->key, &ch->node);
+		}
+	}
 	rcu_read_unlock();
 	if (n != &ch->node)
 		return -EEXIST;
@@ -113,12 +167,17 @@ struct channel *channel_lookup(struct consumer *c, uint64_t key)
 {
 	struct cds_lfht_iter it;
 	struct cds_lfht_node *n;
+	struct channel *ch = NULL;
 
 	rcu_read_lock();
 	cds_lfht_lookup(c->channels, key_hash(key), key_match, &key, &it);
 	n = cds_lfht_iter_get_node(&it);
+	if (n)
+		ch = caa_container_of(n, struct channel, node);
 	rcu_read_unlock();
-	return n ? caa_container_of(n, struct channel, node) : NULL;
+	if (ch && channel_dying(ch))
+		return NULL;
+	return ch;
 }
 
 /* See channel.h. */
@@ -129,19 +188,27 @@ void channel_for_each(struct consumer *c, void (*fn)(struct channel *ch, void *a
 
 	rcu_read_lock();
 	cds_lfht_for_each_entry(c->channels, &it, ch, node)
-		fn(ch, arg);
+		if (!channel_dying(ch))
+			fn(ch, arg);
 	rcu_read_unlock();
+	/* Closed metadata channels whose key was reused still drain and quit. */
+	cds_list_for_each_entry(ch, &c->unlinked_channels, unlinked_node)
+		if (!channel_dying(ch))
+			fn(ch, arg);
 }
 
-/* See channel.h. */
+/* See channel.h.  Unlinked dying channels count until their free has run. */
 unsigned long channel_count(struct consumer *c)
 {
 	long split1, split2;
 	unsigned long n = 0;
+	struct channel *ch;
 
 	rcu_read_lock();
 	cds_lfht_count_nodes(c->channels, &split1, &n, &split2);
 	rcu_read_unlock();
+	cds_list_for_each_entry(ch, &c->unlinked_channels, unlinked_node)
+		n++;
 	return n;
 }
 
@@ -219,6 +286,12 @@ void channel_free_now(struct channel *ch)
 		cds_lfht_del(c->channels, &ch->node);
 		rcu_read_unlock();
 		ch->in_table = false;
+		uatomic_dec(&c->st_channels);
+		synchronize_rcu();
+	} else if (ch->unlinked) {
+		/* Unlinked early by channel_publish(): readers may still see it. */
+		cds_list_del(&ch->unlinked_node);
+		ch->unlinked = false;
 		uatomic_dec(&c->st_channels);
 		synchronize_rcu();
 	}

@@ -20,17 +20,27 @@ void channel_table_destroy(struct consumer *c);
 
 /* Allocate a channel from an ASK command (refcount 1, not in the table).  NULL on ENOMEM. */
 struct channel *channel_alloc(struct consumer *c, const struct cmd_ask_channel *a);
-/* Publish in the table (cmd loop).  0, or -EEXIST when the key is taken. */
+/*
+ * Publish in the table (cmd loop).  0, or -EEXIST when a live channel has
+ * the key.  A dying channel of the same key (free queued), or a closed
+ * metadata channel whose stream still drains, is unlinked first, so a
+ * re-created key always names the fresh channel.
+ */
 int channel_publish(struct channel *ch);
 /*
  * Channel by key (cmd loop).  The pointer stays valid until the current
- * cmd-loop callback returns: frees only run as cmd-loop callbacks.
+ * cmd-loop callback returns: frees only run as cmd-loop callbacks.  A
+ * channel whose last reference is gone (free queued) is never returned:
+ * NULL, as for an unknown key.
  */
 struct channel *channel_lookup(struct consumer *c, uint64_t key);
 
-/* Iterate the table on the cmd loop; fn may not free channels. */
+/*
+ * Iterate the live channels on the cmd loop, those unlinked by a key reuse
+ * included; fn may not free channels.
+ */
 void channel_for_each(struct consumer *c, void (*fn)(struct channel *ch, void *arg), void *arg);
-/* Number of channels in the table (cmd loop). */
+/* Number of channels not freed yet, dying ones included (cmd loop). */
 unsigned long channel_count(struct consumer *c);
 
 void channel_get(struct channel *ch);

@@ -4,6 +4,7 @@
  * channel hang-up watch (spec §3.5-3.7, §5.1), cmd loop.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include <urcu/uatomic.h>
 
@@ -88,10 +89,14 @@ void cmd_ask_channel(struct consumer *c, const struct cmd *cmd)
 	if (a->shm_path[0] || a->root_shm_path[0])
 		WARN("ASK_CHANNEL %" PRIu64 ": --shm-path is not supported yet; buffers use anonymous memory",
 		     a->key);
-	if (channel_lookup(c, a->key)) {
+	/* A closed metadata channel's key may be reused: channel_publish() unlinks it. */
+	ch = channel_lookup(c, a->key);
+	if (ch && !(ch->metadata && ch->cmd_ref_dropped)) {
 		ERR("ASK_CHANNEL: key %" PRIu64 " already in use", a->key);
+		ch = NULL;
 		goto fail;
 	}
+	ch = NULL;
 	if (a->chunk_id.set) {
 		chunk = chunk_get(c->chunks, a->session_id, a->chunk_id.value);
 		if (!chunk) {
@@ -214,7 +219,8 @@ void cmd_get_channel(struct consumer *c, const struct cmd *cmd)
 	struct xop *x;
 	int sock;
 
-	if (!ch || ch->metadata || ch->dispatched) {
+	/* A released channel (cmd ref gone) must not gain stream refs again. */
+	if (!ch || ch->metadata || ch->dispatched || ch->cmd_ref_dropped) {
 		ERR("GET_CHANNEL: no data channel %" PRIu64 " to hand out", cmd->u.channel.key);
 		conn_reply_status(c->conn, CONSUMER_CHAN_NOT_FOUND);
 		return;
@@ -282,6 +288,11 @@ void cmd_destroy_channel(struct consumer *c, const struct cmd *cmd)
 		channel_free_now(ch);
 		consumer_check_quit(c);
 	} else if (ch->metadata) {
+		/* As CLOSE_METADATA: without the poll pipe's hang-up the stream never goes. */
+		if (ch->poll_wr >= 0) {
+			close(ch->poll_wr);
+			ch->poll_wr = -1;
+		}
 		channel_drop_cmd_ref(ch);
 	} else {
 		channel_release(ch);

@@ -35,6 +35,17 @@ void cmd_setup_metadata(struct consumer *c, const struct cmd *cmd)
 		conn_reply_status(c->conn, CONSUMER_ERR_UST_CHAN_NOT_FOUND);
 		return;
 	}
+	if (ch->cmd_ref_dropped) {
+		/*
+		 * CLOSE_METADATA (or DESTROY_CHANNEL) came first: the channel only
+		 * waits for its stream to go.  Handing a stream out now would take
+		 * a reference on a channel nobody keeps alive (failure mode 7).
+		 */
+		ERR("SETUP_METADATA: metadata channel %" PRIu64 " is already closed",
+		    cmd->u.channel.key);
+		conn_reply_status(c->conn, CONSUMER_ERR_UST_CHAN_NOT_FOUND);
+		return;
+	}
 	if (!ch->monitor || ch->dispatched) {
 		conn_reply_status(c->conn, CONSUMER_SUCCESS);
 		return;
@@ -94,6 +105,54 @@ static void push_flushed(void *arg, enum mdcache_wait_status status)
 	loop_wake(c->env.cmd_loop, c->push_src);
 }
 
+/*
+ * Whether the pending push's flush target is out of reach: its fragment
+ * lies beyond a hole (e.g. a version change emptied the cache) and no
+ * metadata-socket answer that could fill the hole is due.  §4.3: a push
+ * carries only the registry's unsent tail, so the missing bytes are either
+ * in flight on the metadata socket (then waiting is right, that socket is
+ * read while this one waits) or will come in a later push, which the
+ * session daemon cannot send while this command waits.  A running metadata
+ * switch timer counts as an answer due: it asks again at every tick.  §4.1
+ * keeps the
+ * fragment; the push filling the hole waits for its own end, and
+ * DATA_PENDING keeps reporting the hole (mdcache_data_pending), so
+ * answering at once loses no guarantee.  Logs the WARN when true.
+ */
+static bool push_unreachable(struct consumer *c)
+{
+	const struct cmd_push_metadata *p = &c->pending_push;
+	struct channel *ch = channel_lookup(c, p->key);
+	uint64_t contiguous;
+
+	if (!ch || !ch->cache)
+		return false;
+	contiguous = mdcache_contiguous(ch->cache);
+	if (contiguous >= p->target_offset + p->len || metadata_req_answer_due(c->mreq, p->key))
+		return false;
+	/* A running switch timer keeps asking: its answers may fill the hole. */
+	if (ch->switch_timer_us && ch->dispatched && !uatomic_read(&ch->switch_timer_failed) &&
+	    !c->quitting && metadata_req_alive(c->mreq))
+		return false;
+	WARN("PUSH_METADATA %" PRIu64 ": fragment [%" PRIu64 ", +%" PRIu64 ") version %" PRIu64
+	     " lies beyond the contiguous metadata (%" PRIu64 " bytes); kept, the missing "
+	     "range is not awaited", p->key, p->target_offset, p->len, p->version, contiguous);
+	return true;
+}
+
+/* See consumer_priv.h (cmd loop). */
+void cmd_push_recheck(struct consumer *c)
+{
+	if (!c->push_src || !c->push_cache || !push_unreachable(c))
+		return;
+	/* A callback already under way (-ENOENT) ends the wait by itself. */
+	if (mdcache_cancel(c->push_cache, &c->push_waiter) == 0) {
+		c->push_status = MDCACHE_WAIT_FLUSHED;
+		c->push_cache = NULL;
+		loop_wake(c->env.cmd_loop, c->push_src);
+	}
+}
+
 /* PUSH_METADATA payload arrived: store, wake the stream, wait for the flush. */
 static void push_bytes(struct consumer *c, uint8_t *buf, size_t len)
 {
@@ -119,6 +178,10 @@ static void push_bytes(struct consumer *c, uint8_t *buf, size_t len)
 		conn_reply_status(c->conn, CONSUMER_SUCCESS);
 		return;
 	}
+	if (push_unreachable(c)) {
+		conn_reply_status(c->conn, CONSUMER_SUCCESS);
+		return;
+	}
 	ret = loop_add_wait(c->env.cmd_loop, "PUSH_METADATA flushed", push_reply_cb, c, &c->push_src);
 	if (ret) {
 		ERR("PUSH_METADATA %" PRIu64 ": cannot wait for the flush", p->key);
@@ -137,7 +200,29 @@ static void push_bytes(struct consumer *c, uint8_t *buf, size_t len)
 	}
 }
 
-/* PUSH_METADATA: ack, payload, store, reply once flushed. */
+/* The payload of a fragment the cache could never hold was dropped: 115 (§3.8). */
+static void push_skipped_too_big(struct consumer *c, uint8_t *buf, size_t len)
+{
+	(void)buf;
+	(void)len;
+	conn_reply_status(c->conn, CONSUMER_ERROR_METADATA);
+}
+
+/* The payload that found no memory was dropped: 114 (§3.8). */
+static void push_skipped_nomem(struct consumer *c, uint8_t *buf, size_t len)
+{
+	(void)buf;
+	(void)len;
+	conn_reply_status(c->conn, CONSUMER_ENOMEM);
+}
+
+/*
+ * PUSH_METADATA: ack, payload, store, reply once flushed.  The length comes
+ * from the peer: it is checked against the cache's maximum before anything
+ * is allocated.  A payload that cannot be kept (too big, no memory) still
+ * follows the ack on the wire, so it is read and dropped in small chunks and
+ * the final status carries the error: the socket stays in step.
+ */
 void cmd_push_metadata(struct consumer *c, const struct cmd *cmd)
 {
 	const struct cmd_push_metadata *p = &cmd->u.push_metadata;
@@ -158,13 +243,17 @@ void cmd_push_metadata(struct consumer *c, const struct cmd *cmd)
 		return;
 	}
 	c->pending_push = *p;
-	if (conn_expect_bytes(c->conn, p->len, push_bytes)) {
-		ERR("PUSH_METADATA %" PRIu64 ": no memory for %" PRIu64 " bytes", p->key, p->len);
-		conn_reply_status(c->conn, CONSUMER_ENOMEM);
-		return;
+	if (p->len > MDCACHE_MAX_SIZE || p->target_offset > MDCACHE_MAX_SIZE - p->len) {
+		ERR("PUSH_METADATA %" PRIu64 ": fragment [%" PRIu64 ", +%" PRIu64
+		    ") exceeds the metadata cache maximum (%" PRIu64 " bytes); payload dropped",
+		    p->key, p->target_offset, p->len, MDCACHE_MAX_SIZE);
+		conn_skip_bytes(c->conn, p->len, push_skipped_too_big);
+	} else if (conn_expect_bytes(c->conn, (size_t)p->len, push_bytes)) {
+		ERR("PUSH_METADATA %" PRIu64 ": no memory for %" PRIu64 " bytes; payload dropped",
+		    p->key, p->len);
+		conn_skip_bytes(c->conn, p->len, push_skipped_nomem);
 	}
-	if (conn_reply_status(c->conn, CONSUMER_SUCCESS))
-		return;
+	conn_reply_status(c->conn, CONSUMER_SUCCESS);
 }
 
 /* CLOSE_METADATA: the metadata loop drains, closes and drops the channel. */

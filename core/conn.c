@@ -19,6 +19,7 @@ enum conn_state {
 	CONN_READ_MSG,
 	CONN_AWAIT_FD,
 	CONN_AWAIT_BYTES,
+	CONN_SKIP_BYTES,
 	CONN_PAUSED,
 	CONN_CLOSED,
 };
@@ -35,6 +36,8 @@ struct conn {
 	conn_bytes_fn bytes_fn;
 	uint8_t *payload;
 	size_t need;
+	uint64_t skip_left;                /* SKIP_BYTES: payload bytes still to discard */
+	uint8_t scratch[4096];             /* SKIP_BYTES: where discarded bytes land */
 };
 
 static void conn_event(void *arg, int fd, unsigned int events);
@@ -132,6 +135,17 @@ int conn_expect_bytes(struct conn *conn, size_t len, conn_bytes_fn fn)
 	conn->bytes_fn = fn;
 	conn->state = CONN_AWAIT_BYTES;
 	return 0;
+}
+
+/* See conn.h. */
+void conn_skip_bytes(struct conn *conn, uint64_t len, conn_bytes_fn fn)
+{
+	free(conn->payload);
+	conn->payload = NULL;
+	conn->skip_left = len;
+	conn->have = 0;
+	conn->bytes_fn = fn;
+	conn->state = CONN_SKIP_BYTES;
 }
 
 /* See conn.h. */
@@ -281,6 +295,12 @@ static void conn_event(void *arg, int fd, unsigned int events)
 	case CONN_AWAIT_BYTES:
 		n = recv(fd, conn->payload + conn->have, conn->need - conn->have, MSG_DONTWAIT);
 		break;
+	case CONN_SKIP_BYTES:
+		n = recv(fd, conn->scratch,
+			 conn->skip_left < sizeof(conn->scratch) ? (size_t)conn->skip_left
+								 : sizeof(conn->scratch),
+			 MSG_DONTWAIT);
+		break;
 	case CONN_AWAIT_FD:
 		n = fdpass_recv_fds(fd, &rfd, 1);
 		if (n == 1) {
@@ -311,6 +331,14 @@ static void conn_event(void *arg, int fd, unsigned int events)
 		conn->have += (size_t)n;
 		if (conn->have == WIRE_MSG_SIZE)
 			conn_dispatch(conn);
+		return;
+	}
+	if (conn->state == CONN_SKIP_BYTES) {
+		conn->skip_left -= (uint64_t)n;
+		if (conn->skip_left == 0) {
+			conn->state = CONN_READ_MSG;
+			conn->bytes_fn(conn->c, NULL, 0);
+		}
 		return;
 	}
 	conn->have += (size_t)n;

@@ -9,6 +9,9 @@
  *                dispatch to the handler;
  *   AWAIT_FD     a handler acknowledged and expects FD[1] next;
  *   AWAIT_BYTES  a handler expects N payload bytes next;
+ *   SKIP_BYTES   N payload bytes follow that the handler will not keep:
+ *                read and dropped in small chunks (never allocated), so
+ *                the stream stays in step whatever N the peer announced;
  *   PAUSED       a reply is pending (deferred completion): the socket is not
  *                watched until conn_resume().
  * Replies are small and sent with the blocking exact-size helpers.
@@ -33,7 +36,17 @@ void conn_destroy(struct conn *conn);
 
 /* Handler continuations: what the next item on the socket is. */
 void conn_expect_fd(struct conn *conn, conn_fd_fn fn);
+/*
+ * The next `len` bytes are a payload for fn (buffer freed after fn returns).
+ * The buffer is allocated here: the caller bounds `len` first.  0 / -ENOMEM.
+ */
 int conn_expect_bytes(struct conn *conn, size_t len, conn_bytes_fn fn);
+/*
+ * The next `len` (> 0) bytes are to be read and dropped without allocating
+ * them; then fn(c, NULL, 0) runs (on EOF first, the quit sequence starts
+ * instead and fn never runs).
+ */
+void conn_skip_bytes(struct conn *conn, uint64_t len, conn_bytes_fn fn);
 /* Reply pending: stop reading until conn_resume(). */
 void conn_pause(struct conn *conn);
 void conn_resume(struct conn *conn);

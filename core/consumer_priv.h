@@ -52,6 +52,7 @@ struct consumer {
 	struct consumer_env env;
 	struct chunk_registry *chunks;     /* internally locked */
 	struct cds_lfht *channels;         /* channel by key; mutated on the cmd loop */
+	struct cds_list_head unlinked_channels; /* cmd loop: dying channels out of the table */
 
 	/* cmd loop */
 	struct conn *conn;                 /* command socket */
@@ -116,6 +117,8 @@ struct channel {
 	bool dispatched;                   /* GET_CHANNEL / SETUP_METADATA done */
 	bool cmd_ref_dropped;              /* the cmd loop's own ref is gone */
 	bool in_table;
+	bool unlinked;                     /* dying, taken out of the table before its free */
+	struct cds_list_head unlinked_node; /* on c->unlinked_channels while unlinked */
 	bool wakeup_open;                  /* our channel wakeup fd copy could not be closed */
 	struct loop_source *hup_src;       /* data channels after GET_CHANNEL */
 	int poll_wr;                       /* metadata poll pipe write end, -1 once closed */
@@ -239,6 +242,12 @@ void cmd_data_pending(struct consumer *c, const struct cmd *cmd);
 void cmd_channel_stats(struct consumer *c, const struct cmd *cmd);
 void cmd_snapshot_channel(struct consumer *c, const struct cmd *cmd);
 void cmd_rotate_channel(struct consumer *c, const struct cmd *cmd);
+/*
+ * cmd_metadata.c: end a PUSH_METADATA flush wait that can no longer be
+ * satisfied (its fragment lies beyond a hole and no metadata answer that
+ * could fill it is due).  No-op otherwise.
+ */
+void cmd_push_recheck(struct consumer *c);
 /*
  * cmd_channel.c: everyone released data channel ch (hang-up, DESTROY_CHANNEL,
  * or quit when our wakeup fd copy could not be closed): its streams are told

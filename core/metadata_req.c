@@ -122,6 +122,8 @@ static void mreq_finish(struct metadata_req *m, int32_t code)
 	r->fn(m->c, r->arg, code);
 	free(r);
 	mreq_next(m);
+	/* A push waiting behind a hole may have lost its last chance of filling it. */
+	cmd_push_recheck(m->c);
 }
 
 /* The socket broke: every request fails from now on. */
@@ -201,6 +203,29 @@ int metadata_req_submit(struct metadata_req *m, uint64_t key, bool wait_flush,
 }
 
 /* See metadata_req.h. */
+bool metadata_req_answer_due(struct metadata_req *m, uint64_t key)
+{
+	struct mreq *r;
+	bool head = true;
+
+	if (!m || m->state == MREQ_DEAD)
+		return false;
+	cds_list_for_each_entry(r, &m->queue, node) {
+		/* The head's answer is stored once it waits for the flush. */
+		if (r->key == key && !(head && m->state == MREQ_WAIT_FLUSH))
+			return true;
+		head = false;
+	}
+	return false;
+}
+
+/* See metadata_req.h. */
+bool metadata_req_alive(struct metadata_req *m)
+{
+	return m && m->state != MREQ_DEAD;
+}
+
+/* See metadata_req.h. */
 void metadata_req_cancel_all(struct metadata_req *m)
 {
 	if (!m)
@@ -267,7 +292,15 @@ static void mreq_store(struct metadata_req *m)
 	}
 	if (wr != MDCACHE_NO_CHANGE)
 		metadata_wake_stream(ch);
-	if (r->wait_flush) {
+	/*
+	 * A fragment beyond a hole cannot be flushed until the hole is pushed,
+	 * and no later request is served while this one waits: acknowledge now
+	 * (the bytes are kept, DATA_PENDING still sees the hole).
+	 */
+	if (r->wait_flush && mdcache_contiguous(ch->cache) < p->target_offset + p->len) {
+		WARN("metadata answer for channel %" PRIu64 " lies beyond the contiguous "
+		     "metadata; kept, not waiting for its flush", p->key);
+	} else if (r->wait_flush) {
 		if (loop_add_wait(m->c->env.cmd_loop, "metadata request flush", mreq_flushed_cb, m,
 				  &m->wait_src) == 0) {
 			m->state = MREQ_WAIT_FLUSH;
@@ -306,6 +339,15 @@ static void mreq_handle_msg(struct metadata_req *m)
 	if (m->cmd.u.push_metadata.key != r->key)
 		WARN("metadata answer for key %" PRIu64 " to a request for %" PRIu64,
 		     m->cmd.u.push_metadata.key, r->key);
+	if (m->cmd.u.push_metadata.len > MDCACHE_MAX_SIZE ||
+	    m->cmd.u.push_metadata.target_offset > MDCACHE_MAX_SIZE - m->cmd.u.push_metadata.len) {
+		/* Checked before allocating: the peer's len is not to be trusted. */
+		ERR("metadata answer for channel %" PRIu64 ": [%" PRIu64 ", +%" PRIu64
+		    ") exceeds the metadata cache maximum", r->key,
+		    m->cmd.u.push_metadata.target_offset, m->cmd.u.push_metadata.len);
+		mreq_die(m);
+		return;
+	}
 	mreq_send_status(m, 0);
 	m->need = m->cmd.u.push_metadata.len;
 	m->have = 0;

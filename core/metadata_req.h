@@ -30,6 +30,14 @@ void metadata_req_destroy(struct metadata_req *m);
  */
 int metadata_req_submit(struct metadata_req *m, uint64_t key, bool wait_flush,
 			metadata_req_fn fn, void *arg);
+/*
+ * Whether an answer for metadata channel `key` may still arrive: a request
+ * for it is queued or its answer is being read (not stored yet).  Only such
+ * an answer can fill a hole in the cache while the command socket waits.
+ */
+bool metadata_req_answer_due(struct metadata_req *m, uint64_t key);
+/* Whether requests can still be served (the metadata socket did not break). */
+bool metadata_req_alive(struct metadata_req *m);
 /* Quit: finish every queued request with CONSUMER_FATAL (the active one too). */
 void metadata_req_cancel_all(struct metadata_req *m);
 /* Wake metadata channel ch's stream (one byte in its poll pipe; EAGAIN ignored). */

@@ -288,16 +288,21 @@ static int check_code(struct scn_runctx *x, struct scn_pending_reply *p, int64_t
 			wire_code_name((int32_t)got), p->expect, wire_code_name((int32_t)p->expect));
 }
 
+/* `reply objects`: collect only GET_CHANNEL's first status + objects; the final status stays owed. */
+static bool reply_objects_only;
+
 /* Collect the reply a command owes. */
 static int finish_reply(struct scn_runctx *x)
 {
 	struct scn_pending_reply p = x->pend;
+	bool objects_only = reply_objects_only;
 	struct reply_channel rc;
 	struct reply_close_chunk rcc;
 	int32_t code;
 	uint64_t u;
 
 	x->pend.active = false;
+	reply_objects_only = false;
 	switch (p.kind) {
 	case RK_STATUS:
 		code = fake_sessiond_recv_status(&x->fs);
@@ -362,6 +367,12 @@ static int finish_reply(struct scn_runctx *x)
 				c->rbc = sim_rb_channel_lookup(&x->rb, c->objs.chan.sim_id);
 				if (c->rbc)
 					sim_rb_channel_ref(c->rbc);
+			}
+			if (objects_only) {
+				/* The hand-off may still be posted: the final status comes later. */
+				x->pend = p;
+				x->pend.kind = RK_STATUS;
+				return 0;
 			}
 			code = fake_sessiond_recv_status(&x->fs);
 			if (code == INT32_MIN)
@@ -701,6 +712,16 @@ static int st_serve_metadata(struct scn_runctx *x, const struct scn_step *s)
 	if (off > full)
 		off = full;
 	len = flag(s, "empty") ? 0 : full - off;
+	if (kv(s, "len")) {
+		uint64_t want;
+
+		if (kv_u64(x, s, "len", 0, &want)) {
+			free(tsdl);
+			return -1;
+		}
+		if (want < len)
+			len = want;
+	}
 	ret = fake_sessiond_serve_metadata(&x->fs, &req, off, 0, tsdl + off, len,
 					   flag(s, "noregistry"));
 	free(tsdl);
@@ -1149,6 +1170,9 @@ static int exec(struct scn_runctx *x, const struct scn_step *s)
 
 		if (!x->pend.active)
 			return scn_fail(x, "reply: nothing owed");
+		reply_objects_only = s->argc > 1 && !strcmp(s->argv[1], "objects");
+		if (reply_objects_only && x->pend.kind != RK_GET)
+			return scn_fail(x, "reply objects: only after 'send get'");
 		if (e) {
 			x->pend.has_expect = true;
 			if (parse_code(x, e, &x->pend.expect))

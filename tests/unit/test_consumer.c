@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1833,6 +1834,244 @@ static void test_eof_quit(void **state)
 	assert_true(bt2_count(f, "trace") == 20);
 }
 
+
+/*
+ * Fuzz finding 1: after a version change emptied the cache, a fragment at
+ * offset 12621 leaves a hole.  Its flush could never reach 12838 while the
+ * command socket waits, so the final status must come at once (the stepper
+ * reports a deadlock otherwise); the push filling the hole then waits and
+ * everything reaches the file.
+ */
+static void test_push_hole_replies_at_once(void **state)
+{
+	struct fx *f = *state;
+	static char buf[12838];
+	struct cmd c;
+
+	session_before_push(f);
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 1, buf, 4000), 0);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 12621, 2, buf + 12621, 217), 0);
+	/* still in step: the next command gets its own answer */
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 2, buf, 12621), 0);
+	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	expect_quit(f);
+	/* the whole regenerated content, padded to 4 KiB metadata packets */
+	assert_true(file_size(f, "c0", "metadata") >= (off_t)sizeof(buf));
+}
+
+/*
+ * Fuzz finding 2: CLOSE_METADATA, the key asked again (a fresh channel even
+ * while the old one waits for its free), closed again, then SETUP_METADATA:
+ * the closed channel must answer 59, never hand a stream out of a channel
+ * being freed (use-after-free / double free under valgrind or ASan).
+ */
+static void test_setup_after_close_recreated_key(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c;
+
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+	assert_int_equal(ask(f, MD_KEY, true, true, false, true, 0).code, 0);
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	/* closed, its stream possibly still draining: never handed out again */
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_ERR_UST_CHAN_NOT_FOUND);
+	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
+	/* re-asked at once: the old channel may still wait for its free */
+	assert_int_equal(ask(f, MD_KEY, true, true, false, true, 0).code, 0);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_ERR_UST_CHAN_NOT_FOUND);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_ERR_UST_CHAN_NOT_FOUND);
+	/* a third incarnation works normally */
+	assert_int_equal(ask(f, MD_KEY, true, true, false, true, 0).code, 0);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	/* a data channel destroyed before GET_CHANNEL cannot be handed out */
+	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, 0);
+	c = c_key(CMD_DESTROY_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	c = c_key(CMD_GET_CHANNEL, DATA_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_CHAN_NOT_FOUND);
+	expect_quit(f);
+}
+
+/* Send a PUSH_METADATA, expect ack 0, send `len` payload bytes, return the final status. */
+static int32_t push_raw(struct fx *f, uint64_t offset, uint64_t len, size_t send)
+{
+	struct cmd c = { .type = CMD_PUSH_METADATA };
+	static uint8_t junk[8192];
+
+	c.u.push_metadata.key = MD_KEY;
+	c.u.push_metadata.target_offset = offset;
+	c.u.push_metadata.len = len;
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	memset(junk, 'j', sizeof(junk));
+	for (size_t done = 0; done < send;) {
+		size_t n = send - done < sizeof(junk) ? send - done : sizeof(junk);
+
+		assert_int_equal(fdpass_send_all(f->fs.cmd_fd, junk, n), 0);
+		done += n;
+		/* let the consumer read: the socket buffer is finite */
+		sim_run_until_idle(&f->st, 1000);
+	}
+	return send == len ? fake_sessiond_recv_status(&f->fs) : 0;
+}
+
+/*
+ * Fuzz finding 3: the peer's len is bounded by the cache maximum before
+ * anything is allocated; the payload that follows the ack is read and
+ * dropped in small chunks, the final status is 115, and the socket stays
+ * in step.  A 2^63-byte announcement allocates nothing (valgrind reports
+ * any "fishy" allocation size) and EOF midway still quits.
+ */
+static void test_push_len_bounded(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c;
+
+	session_before_push(f);
+	assert_int_equal(push_raw(f, UINT64_C(1) << 30, 20000, 20000), CONSUMER_ERROR_METADATA);
+	assert_int_equal(push_raw(f, UINT64_MAX - 100, 11, 11), CONSUMER_ERROR_METADATA);
+	/* offset + len not representable: a decode error, answered before any ack */
+	c = (struct cmd){ .type = CMD_PUSH_METADATA };
+	c.u.push_metadata.key = MD_KEY;
+	c.u.push_metadata.target_offset = UINT64_MAX - 10;
+	c.u.push_metadata.len = 11;
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_ERROR_METADATA);
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, "abc", 3), 0);
+	push_raw(f, 0, UINT64_C(1) << 63, 10000);
+	expect_quit(f);
+}
+
+
+/*
+ * The metadata-request path has the same two traps: an answer beyond a hole
+ * is acknowledged without waiting for a flush that only a later push could
+ * allow (the requests would stay blocked behind it), and an answer whose
+ * range exceeds the cache maximum is refused before allocating: the
+ * metadata socket is dropped, the command socket keeps working.
+ */
+static void test_metadata_request_hole_and_bound(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c = { .type = CMD_PUSH_METADATA };
+	char buf[300];
+	uint8_t req[WIRE_METADATA_REQUEST_SIZE];
+	uint8_t msg[WIRE_MSG_SIZE];
+
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+	ask_md_switch_timer(f);
+	memset(buf, 'h', sizeof(buf));
+	assert_int_equal(fake_sessiond_serve_metadata(&f->fs, NULL, 0, 0, buf, 100, false), 0);
+	/* version 1 empties the cache: [12621, +217) is an island */
+	assert_int_equal(fake_sessiond_serve_metadata(&f->fs, NULL, 12621, 1, buf, 217, false), 0);
+	assert_int_equal(fake_sessiond_serve_metadata(&f->fs, NULL, 0, 1, buf, 300, false), 0);
+	/* an answer of 2^40 bytes: refused unallocated, the socket is dropped */
+	assert_true(fake_sessiond_wait_bytes(&f->fs, f->fs.md_fd, sizeof(req)));
+	assert_int_equal(read(f->fs.md_fd, req, sizeof(req)), (ssize_t)sizeof(req));
+	c.u.push_metadata.key = MD_KEY;
+	c.u.push_metadata.len = UINT64_C(1) << 40;
+	assert_int_equal(wire_encode(&c, msg), 0);
+	assert_int_equal(fdpass_send_all(f->fs.md_fd, msg, sizeof(msg)), 0);
+	assert_int_equal(sim_run_until_idle(&f->st, 20000), SIM_STEP_IDLE);
+	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	expect_quit(f);
+}
+
+
+/* Bytes queued on fd after `steps` simulation steps. */
+static int queued_after(struct fx *f, int fd, unsigned int steps)
+{
+	int n = 0;
+
+	for (unsigned int i = 0; i < steps; i++)
+		sim_step(&f->st);
+	assert_int_equal(ioctl(fd, FIONREAD, &n), 0);
+	return n;
+}
+
+/*
+ * A push beyond a hole while the metadata socket may still fill it (a
+ * request is out, or the switch timer keeps asking) does wait for its
+ * flush; it ends when the answer fills the hole, and at once when the
+ * metadata socket breaks (nothing can fill it any more).
+ */
+static void test_push_hole_waits_for_metadata_answer(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c = { .type = CMD_PUSH_METADATA };
+	static char buf[3000];
+	uint8_t req[WIRE_METADATA_REQUEST_SIZE];
+	uint8_t msg[WIRE_MSG_SIZE] = { 0 };
+
+	memset(buf, 'w', sizeof(buf));
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+	ask_md_switch_timer(f);
+	/* a request is out: the island [500, 600) waits for it */
+	assert_true(fake_sessiond_wait_bytes(&f->fs, f->fs.md_fd, sizeof(req)));
+	c.u.push_metadata.key = MD_KEY;
+	c.u.push_metadata.target_offset = 500;
+	c.u.push_metadata.len = 100;
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(fdpass_send_all(f->fs.cmd_fd, buf, 100), 0);
+	assert_int_equal(queued_after(f, f->fs.cmd_fd, 3000), 0);
+	assert_int_equal(fake_sessiond_serve_metadata(&f->fs, NULL, 0, 0, buf, 500, false), 0);
+	assert_int_equal(fake_sessiond_recv_status(&f->fs), 0);
+	/* island [2000, 2100): the timer keeps asking, so it waits ... */
+	c.u.push_metadata.target_offset = 2000;
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(fdpass_send_all(f->fs.cmd_fd, buf, 100), 0);
+	assert_int_equal(queued_after(f, f->fs.cmd_fd, 3000), 0);
+	/* ... until the metadata socket breaks: then it answers at once */
+	assert_true(fake_sessiond_wait_bytes(&f->fs, f->fs.md_fd, sizeof(req)));
+	assert_int_equal(read(f->fs.md_fd, req, sizeof(req)), (ssize_t)sizeof(req));
+	msg[0] = 99;
+	assert_int_equal(fdpass_send_all(f->fs.md_fd, msg, sizeof(msg)), 0);
+	assert_int_equal(fake_sessiond_recv_status(&f->fs), 0);
+	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	expect_quit(f);
+}
+
+
+/*
+ * Fuzz finding 4 (consumers never reaching on_quit): DESTROY_CHANNEL of a set
+ * up metadata channel must close its poll pipe as CLOSE_METADATA does, or the
+ * stream never hangs up; and a closed metadata channel whose key was asked
+ * again (unlinked from the table) must still be closed at quit.
+ */
+static void test_quit_after_metadata_destroy_and_key_reuse(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c;
+
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+	assert_int_equal(ask(f, MD_KEY, true, true, false, true, 0).code, 0);
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, "/* CTF 1.8 */", 13), 0);
+	c = c_key(CMD_DESTROY_CHANNEL, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	assert_int_equal(ask(f, MD_KEY, true, true, false, true, 0).code, 0);
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	expect_quit(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1870,6 +2109,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_channel_close_wakeup_fd_transient, setup, teardown),
 		cmocka_unit_test(test_release_races_hand_off),
 		cmocka_unit_test_setup_teardown(test_metadata_wake_while_retry_armed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_hole_replies_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_setup_after_close_recreated_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_len_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metadata_request_hole_and_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_hole_waits_for_metadata_answer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quit_after_metadata_destroy_and_key_reuse, setup,
+						teardown),
 	};
 	int ret;
 
