@@ -36,21 +36,6 @@
 #include "sim_ctf.h"
 
 /* See scenario_priv.h. */
-int scn_thread_count(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
-/* See scenario_priv.h. */
 void scn_after_step(void *arg)
 {
 	struct scn_runctx *x = arg;

@@ -115,7 +115,5 @@ int scn_check_end(struct scn_runctx *x);
 int scn_digest_output(struct scn_runctx *x, uint64_t *data_bytes, uint64_t *events);
 /* Read every chunk directory with babeltrace2; 0 / -1 (fails the run). */
 int scn_bt2_check(struct scn_runctx *x);
-/* Threads of this process (/proc/self/task entries). */
-int scn_thread_count(void);
 
 #endif /* SLUICE_TEST_SCENARIO_PRIV_H */

@@ -1408,8 +1408,8 @@ static void teardown(struct scn_runctx *x)
 	if (ok && test_open_fd_count() != x->fds_start)
 		{ scn_fail(x, "leak: %d fds open, %d at start", test_open_fd_count(),
 				x->fds_start); ok = false; }
-	if (ok && scn_thread_count() != x->threads_start)
-		{ scn_fail(x, "leak: %d threads, %d at start", scn_thread_count(),
+	if (ok && test_thread_count() != x->threads_start)
+		{ scn_fail(x, "leak: %d threads, %d at start", test_thread_count(),
 				x->threads_start); ok = false; }
 	x->r->digest = x->digest;
 	if (!x->o->keep && !x->r->failed && x->r->dir[0])
@@ -1440,7 +1440,7 @@ int scn_run(const struct scn *s, const struct scn_opts *o, struct scn_result *r)
 	x->digest = SCN_FNV_INIT;
 	x->max_steps = o->max_steps ? o->max_steps : DEFAULT_MAX_STEPS;
 	x->fds_start = test_open_fd_count();
-	x->threads_start = scn_thread_count();
+	x->threads_start = test_thread_count();
 	if (s->nr_steps && !strcmp(s->steps[0].argv[0], "cpus")) {
 		x->line = s->steps[0].line;
 		if (pos_u64(x, &s->steps[0], 1, &possible) || pos_u64(x, &s->steps[0], 2, &online))

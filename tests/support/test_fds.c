@@ -3,9 +3,10 @@
 
 #include <dirent.h>
 
-int test_open_fd_count(void)
+/* Entries of a /proc directory, "." and ".." excluded; -1 if it cannot be read. */
+static int proc_dir_entries(const char *path)
 {
-	DIR *d = opendir("/proc/self/fd");
+	DIR *d = opendir(path);
 	struct dirent *e;
 	int n = 0;
 
@@ -14,5 +15,17 @@ int test_open_fd_count(void)
 	while ((e = readdir(d)))
 		n += e->d_name[0] != '.';
 	closedir(d);
-	return n - 1;
+	return n;
+}
+
+int test_open_fd_count(void)
+{
+	int n = proc_dir_entries("/proc/self/fd");
+
+	return n < 0 ? -1 : n - 1; /* the listing's own descriptor */
+}
+
+int test_thread_count(void)
+{
+	return proc_dir_entries("/proc/self/task");
 }
