@@ -5,17 +5,37 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 B       := build
 
+VERSION := 0.2.0
 CC      ?= cc
-PKGS    := lttng-ust-ctl liburcu liburcu-cds cmocka
+PKGS    := lttng-ust-ctl lttng-ust liburcu liburcu-cds cmocka
 WARN    := -Wall -Wextra -Werror
 CSTD    := -std=gnu11 -D_GNU_SOURCE
 OPT     ?= -O2 -g
 INC     := -Icore -Iadapters/sim -Iadapters/ustctl -Idaemon -Itests/support
-CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
+# VERSION: what --version prints, the package carries and the man page names (one place).
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(INC) -DSLUICE_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(CFLAGS)
 
-LIBS_CORE   := $(shell pkg-config --libs liburcu-cds liburcu 2>/dev/null) -lpthread
-LIBS_USTCTL := $(shell pkg-config --libs lttng-ust-ctl 2>/dev/null)
-LIBS_CMOCKA := $(shell pkg-config --libs cmocka 2>/dev/null)
+# The library flags come from pkg-config, which can only answer once the packages are
+# installed.  $(B)/config.mk records them; its rule first runs `deps` (which installs the
+# packages when root), and make re-reads the Makefile once it is made, so the very first
+# `make demo` or `make check` on a new machine builds with the right flags.  Goals that build
+# nothing (clean, help) and `deps` itself do not need it.
+CONFIG_MK := $(B)/config.mk
+ifneq ($(filter-out clean help deps,$(or $(MAKECMDGOALS),all)),)
+include $(CONFIG_MK)
+endif
+$(CONFIG_MK): Makefile ci/install-deps.sh
+	@$(MAKE) --no-print-directory deps
+	@mkdir -p $(dir $@)
+	@set -e; { \
+		echo "PKG_CFLAGS  := $$(pkg-config --cflags $(PKGS))"; \
+		echo "LIBS_CORE   := $$(pkg-config --libs liburcu-cds liburcu) -lpthread"; \
+		echo "LIBS_USTCTL := $$(pkg-config --libs lttng-ust-ctl)"; \
+		echo "LIBS_UST    := $$(pkg-config --libs lttng-ust)"; \
+		echo "LIBS_CMOCKA := $$(pkg-config --libs cmocka)"; \
+		echo "URCU_CFLAGS := $$(pkg-config --cflags liburcu liburcu-cds)"; \
+	} >$@.tmp
+	@mv $@.tmp $@
 
 CORE_SRC   := $(sort $(wildcard core/*.c))
 SIM_SRC    := $(sort $(wildcard adapters/sim/*.c))
@@ -31,7 +51,7 @@ USTCTL_TEST_BIN := $(filter $(B)/tests/test_ustctl%,$(UNIT_BIN))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
-.PHONY: all deps check unit valgrind coverage e2e demo clean install help
+.PHONY: all deps check unit valgrind coverage e2e demo clean install help deb
 .DEFAULT_GOAL := all
 # keep intermediate objects of test binaries (no rebuild on every make)
 .SECONDARY:
@@ -48,20 +68,17 @@ help:
 	@echo "make e2e        only the e2e tests (SCENARIOS='per_uid clear' to pick)"
 	@echo "make coverage   line coverage of core/ and adapters/sim/ (gate: $(COVERAGE_MIN)%)"
 	@echo "make install    install (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))"
+	@echo "make deb        build $(DEB)"
 	@echo "make clean      remove $(B)/"
 
 # Missing packages: install them when root, otherwise say the one command to run.
 deps:
-	@if ! pkg-config --exists $(PKGS) || ! command -v valgrind >/dev/null || \
-	    ! command -v lcov >/dev/null || ! command -v babeltrace2 >/dev/null || \
-	    ! command -v lttng-sessiond >/dev/null; then \
-		if [ "$$(id -u)" -eq 0 ]; then bash ci/install-deps.sh; \
-		else echo "Missing dependencies. Run: sudo bash ci/install-deps.sh"; exit 1; fi; \
-	fi
+	@bash ci/install-deps.sh --quiet
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
 
 $(B)/libsluice-core.a: $(call obj,$(CORE_SRC))
 	@mkdir -p $(dir $@)
@@ -108,7 +125,7 @@ $(DAEMON): $(B)/obj/daemon/main.o $(B)/libsluice-posix.a $(B)/libsluice-ustctl.a
 $(E2E_APP): tests/e2e/app/sluice_app.c tests/e2e/app/sluice_tp.c tests/e2e/app/sluice_tp.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -g -Itests/e2e/app tests/e2e/app/sluice_app.c \
-		tests/e2e/app/sluice_tp.c -o $@ $(shell pkg-config --libs lttng-ust 2>/dev/null) -lpthread
+		tests/e2e/app/sluice_tp.c -o $@ $(LIBS_UST) -lpthread
 
 # ---- test gates ----------------------------------------------------------
 
@@ -138,6 +155,11 @@ check: all
 	@$(foreach step,$(CHECK_STEPS),echo "== check: $(step)" && $(MAKE) --no-print-directory $(step) &&) true
 	@echo "== check: end-to-end with the real lttng-sessiond"
 	@bash tests/e2e/run.sh $(DAEMON) $(E2E_APP)
+	@echo "== check: man page agrees with --help and --version"
+	@bash ci/check-manpage.sh $(DAEMON) doc/sluice-consumerd.8
+	@echo "== check: Debian package: build, lintian, install, a session through it"
+	@$(MAKE) --no-print-directory deb
+	@bash tests/e2e/package.sh $(DEB) $(E2E_APP)
 	@echo "== check: coverage gate"
 	@bash ci/coverage.sh $(COVERAGE_MIN)
 	@echo "== check: all gates passed"
@@ -148,6 +170,15 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/sluice
 	install -m 0755 $(DAEMON) $(DESTDIR)$(PREFIX)/bin/sluice-consumerd
 	install -m 0644 README.md LICENSE $(DESTDIR)$(PREFIX)/share/doc/sluice/
+
+# ---- Debian package (packaging/README.md) ---------------------------------
+
+DEB := $(B)/sluice-consumerd_$(VERSION)_amd64.deb
+
+deb: $(DEB)
+
+$(DEB): $(DAEMON) doc/sluice-consumerd.8 README.md LICENSE $(wildcard packaging/*)
+	@bash packaging/build-deb.sh $(VERSION) $(DAEMON) $@
 
 clean:
 	rm -rf $(B)

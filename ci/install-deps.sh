@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Install the Debian 12 packages sluice needs to build, test and demo.
-# No-op (and no network) when everything is already installed.
+# No-op (and no network) when everything is already installed; --quiet says nothing then.
+#   ci/install-deps.sh [--quiet]
 set -euo pipefail
+quiet=
+[ "${1:-}" = --quiet ] && quiet=1
 
+# lttng-tools also brings lttng-crash and lttng-relayd; dpkg-dev and lintian build and check
+# the Debian package (make deb); groff-base checks the man page.
 PKGS=(build-essential pkg-config lttng-tools liblttng-ust-dev liburcu-dev libcmocka-dev
-      valgrind lcov babeltrace2 procps)
+      valgrind lcov babeltrace2 procps dpkg-dev lintian groff-base)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -15,13 +20,13 @@ for p in "${PKGS[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-	echo "install-deps: all ${#PKGS[@]} packages present"
+	[ -n "$quiet" ] || echo "install-deps: all ${#PKGS[@]} packages present"
 	exit 0
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: missing packages: ${missing[*]}" >&2
-	echo "install-deps: run as root: sudo $0" >&2
+	echo "install-deps: run this one command, then again what you ran: sudo bash ci/install-deps.sh" >&2
 	exit 1
 fi
 

@@ -36,7 +36,7 @@
 #include <sys/types.h>
 
 #ifndef SLUICE_VERSION
-#define SLUICE_VERSION "0.1.0"
+#error "SLUICE_VERSION is set by the Makefile (VERSION)"
 #endif
 /* The lttng-consumerd release whose protocol and command line we implement. */
 #define SLUICE_LTTNG_COMPAT_VERSION "2.13.9"

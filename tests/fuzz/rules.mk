@@ -13,7 +13,7 @@ FUZZ_B        := $(B)/fuzz
 FUZZ_BIN      := $(FUZZ_B)/fuzz_dispatch
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS    = $(CSTD) $(WARN) -O1 -g $(FUZZ_SAN) $(INC) \
-		 $(shell pkg-config --cflags liburcu liburcu-cds 2>/dev/null)
+		 $(URCU_CFLAGS)
 FUZZ_SRC      := $(CORE_SRC) $(SIM_SRC) tests/support/capture.c \
 		 tests/support/fake_sessiond.c tests/support/test_fds.c tests/fuzz/fuzz_dispatch.c
 FUZZ_OBJ      := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(FUZZ_SRC))
