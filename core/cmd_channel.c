@@ -86,9 +86,6 @@ void cmd_ask_channel(struct consumer *c, const struct cmd *cmd)
 		ERR("ASK_CHANNEL %" PRIu64 ": only mmap output is supported", a->key);
 		goto fail;
 	}
-	if (a->shm_path[0] || a->root_shm_path[0])
-		WARN("ASK_CHANNEL %" PRIu64 ": --shm-path is not supported yet; buffers use anonymous memory",
-		     a->key);
 	/* A closed metadata channel's key may be reused: channel_publish() unlinks it. */
 	ch = channel_lookup(c, a->key);
 	if (ch && !(ch->metadata && ch->cmd_ref_dropped)) {
@@ -120,6 +117,11 @@ void cmd_ask_channel(struct consumer *c, const struct cmd *cmd)
 	memcpy(attr.uuid, a->uuid, RB_UUID_LEN);
 	attr.blocking_timeout_us = a->blocking_timeout_us;
 	attr.stream_fds = NULL;
+	/* --shm-path: the adapter keeps the buffers in files lttng-crash can read. */
+	attr.shm_path = a->shm_path;
+	attr.shm_root = a->root_shm_path;
+	attr.shm_uid = a->buffer_creds.uid;
+	attr.shm_gid = a->buffer_creds.gid;
 	st = rb_channel_create(c->env.rb, &attr, &ch->rbc);
 	if (st != RB_OK) {
 		ERR("ASK_CHANNEL %" PRIu64 ": ring buffer: %s", a->key, rb_status_str(st));

@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -74,6 +75,20 @@ struct rb_channel_attr {
 	 */
 	const int *stream_fds;
 	int nr_stream_fds;
+	/*
+	 * --shm-path (ignored when stream_fds is given): when shm_path is
+	 * non-empty, stream i's buffer lives in the file "<shm_path><i>"
+	 * instead of anonymous memory, so that lttng-crash can read it after a
+	 * crash.  The adapter creates each file (it must not exist; mode 0600,
+	 * owned by shm_uid:shm_gid) and, at channel_destroy, unlinks them and
+	 * removes the directories left empty, from the files' own up to
+	 * shm_root included (when non-empty and above the files).  The
+	 * strings are read during channel_create only.
+	 */
+	const char *shm_path;
+	const char *shm_root;
+	uid_t shm_uid;
+	gid_t shm_gid;
 };
 
 struct rb_ops;

@@ -237,6 +237,8 @@ static void chan_free(struct sim_rb_chan *ch)
 	close_fd(&ch->wakeup_fd);
 	close_fd(&ch->peek_fd);
 	free(ch->shm_fds);
+	free(ch->shm_path);
+	free(ch->shm_root);
 	free(ch->bufs);
 	free(ch);
 }
@@ -252,6 +254,11 @@ static struct sim_rb_chan *chan_alloc(const struct rb_channel_attr *attr, int nr
 	ch->attr = *attr;
 	ch->attr.stream_fds = NULL;
 	ch->attr.nr_stream_fds = 0;
+	/* Kept for tests (sim_rb_channel_attr); the sim's memory is never a file. */
+	ch->attr.shm_path = ch->shm_path = strdup(attr->shm_path ? attr->shm_path : "");
+	ch->attr.shm_root = ch->shm_root = strdup(attr->shm_root ? attr->shm_root : "");
+	if (!ch->shm_path || !ch->shm_root)
+		goto err;
 	ch->nr_bufs = nr_bufs;
 	ch->wait_fd = ch->wakeup_fd = ch->peek_fd = -1;
 	ch->bufs = calloc((size_t)nr_bufs, sizeof(*ch->bufs));

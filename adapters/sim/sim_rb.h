@@ -123,7 +123,10 @@ bool sim_rb_stream_hung_up(struct rb_channel *c, int cpu);
 uint64_t sim_rb_outstanding_gets(const struct rb *rb);
 /* Number of buffers (streams) of a channel, or -EINVAL. */
 int sim_rb_channel_nr_streams(struct rb_channel *c);
-/* The channel's creation attributes (stream_fds NULL).  Returns 0 or -EINVAL. */
+/*
+ * The channel's creation attributes (stream_fds NULL; shm_path and shm_root
+ * point to the channel's copies, "" when not given).  Returns 0 or -EINVAL.
+ */
 int sim_rb_channel_attr(struct rb_channel *c, struct rb_channel_attr *out);
 
 /* ---- objects handed to the session daemon (send_channel) -------------- */

@@ -78,7 +78,8 @@ struct sim_rb_chan {
 	struct sim_rb_ctx *ctx;
 	struct sim_rb_chan *next;     /* ctx->chans list */
 	uint32_t sim_id;
-	struct rb_channel_attr attr;  /* stream_fds cleared */
+	struct rb_channel_attr attr;  /* stream_fds cleared; shm strings are the copies below */
+	char *shm_path, *shm_root;    /* owned copies, "" when not --shm-path */
 	unsigned int refs;
 	bool consumer_gone;           /* channel_destroy ran */
 	int wait_fd, wakeup_fd, peek_fd;

@@ -26,7 +26,8 @@
  *     possibly reused by an unrelated file) after a close_*_wakeup_fd.
  *   - Stream shm fd ownership.  The library never closes fds it was given
  *     (it marks them "not owned"), so the channel keeps them and closes them
- *     after the library channel is destroyed.
+ *     after the library channel is destroyed; --shm-path files are unlinked
+ *     then too (ustctl_shm_files.h).
  *
  * errno -> rb_status, in short (the "why" sits at each call):
  *   get_next_subbuf / snapshot: -EAGAIN -> RB_NO_DATA, -ENODATA -> RB_FINALIZED;
@@ -56,6 +57,7 @@
 #include <lttng/ust-ctl.h>
 
 #include "log.h"
+#include "ustctl_shm_files.h"
 #include "ustctl_sigbus.h"
 
 _Static_assert(sizeof(unsigned long) == sizeof(uint64_t),
@@ -81,6 +83,8 @@ struct ustctl_channel {
 	int nr_streams_max;                         /* streams the channel can have */
 	int *stream_fds;                            /* owned, closed after uchan is gone */
 	int nr_stream_fds;
+	char *shm_path;                             /* --shm-path file prefix, or NULL */
+	char *shm_root;                             /* prune empty directories up to here */
 	atomic_int nr_streams;                      /* live streams: destroy waits for 0 */
 };
 
@@ -401,8 +405,20 @@ static bool fill_lib_attr(const struct rb_channel_attr *attr,
 	return true;
 }
 
+/* Close the stream shm fds, remove the --shm-path files, free the names. */
+static void channel_free_fds(struct ustctl_channel *c)
+{
+	close_fds(c->stream_fds, c->nr_stream_fds);
+	if (c->shm_path && c->nr_stream_fds > 0)
+		ustctl_shm_files_remove(c->shm_path, c->nr_stream_fds, c->shm_root);
+	free(c->stream_fds);
+	free(c->shm_path);
+	free(c->shm_root);
+}
+
 /*
- * Create a channel: shm fds (given or anonymous), then the library channel.
+ * Create a channel: shm fds (given, --shm-path files or anonymous), then
+ * the library channel.
  * Caller-supplied stream_fds are ours whatever the outcome.
  */
 static enum rb_status ustctl_channel_create(struct rb *rb, const struct rb_channel_attr *attr,
@@ -452,6 +468,17 @@ static enum rb_status ustctl_channel_create(struct rb *rb, const struct rb_chann
 	if (attr->stream_fds) {
 		memcpy(c->stream_fds, attr->stream_fds, (size_t)expected * sizeof(int));
 		c->nr_stream_fds = expected;
+	} else if (attr->shm_path && attr->shm_path[0]) {
+		c->shm_path = strdup(attr->shm_path);
+		c->shm_root = attr->shm_root && attr->shm_root[0] ? strdup(attr->shm_root) : NULL;
+		if (!c->shm_path || (attr->shm_root && attr->shm_root[0] && !c->shm_root)) {
+			st = RB_NOMEM;
+			goto error_fds;
+		}
+		if (ustctl_shm_files_create(c->shm_path, expected, attr->shm_uid, attr->shm_gid,
+					    c->stream_fds) < 0)
+			goto error_fds;
+		c->nr_stream_fds = expected;
 	} else {
 		while (c->nr_stream_fds < expected) {
 			int fd = anon_shm_create();
@@ -484,8 +511,7 @@ static enum rb_status ustctl_channel_create(struct rb *rb, const struct rb_chann
 	return RB_OK;
 
 error_fds:
-	close_fds(c->stream_fds, c->nr_stream_fds);
-	free(c->stream_fds);
+	channel_free_fds(c);
 	free(c);
 	return st;
 error_alloc:
@@ -516,8 +542,7 @@ static void ustctl_channel_destroy(struct rb_channel *chan)
 		return;
 	}
 	lttng_ust_ctl_destroy_channel(c->uchan);
-	close_fds(c->stream_fds, c->nr_stream_fds);
-	free(c->stream_fds);
+	channel_free_fds(c);
 	free(c);
 }
 

@@ -187,7 +187,7 @@ scenario_same_as_stock() {
 }
 
 E2E_SCENARIOS=(per_uid buffers_pid snapshot tracefile rotate clear app_killed overwrite_snapshot
-	       discard same_as_stock valgrind)
+	       discard same_as_stock valgrind shm_path)
 
 # The per-UID scenario with the consumer daemon under valgrind memcheck: no invalid access, no
 # leak of ours (liblttng-ust-ctl's own are suppressed in tests/e2e/valgrind-daemon.supp).
@@ -224,3 +224,92 @@ WRAP
 	echo "  ok: valgrind memcheck of sluice-consumerd: no finding"
 	return $rc
 }
+
+# --shm-path: the ring buffers live in files under the session's shm path.  After SIGKILL of the
+# consumer and the session daemon, lttng-crash recovers every event from those files (per-UID
+# buffers, and per-PID buffers of an app still alive), the same count and the same file layout
+# as with the stock consumer; a clean destroy leaves the same files behind as the stock one.
+scenario_shm_path() {
+	local res rc=0 who case
+	res=$(mktemp -d /tmp/sluice-e2e-shm.XXXXXX)
+	chmod 755 "$res"
+	e2e_cleanup   # each case starts its own session daemon
+	for who in mine stock; do
+		for case in per_uid per_pid destroy; do
+			shm_path_case "$who" "$case" >"$res/$who.$case" 2>&1 ||
+				{ rc=1; echo "  FAIL: $who consumer, $case:"; sed 's/^/    /' "$res/$who.$case"; }
+		done
+	done
+	if [ $rc -eq 0 ]; then
+		for case in per_uid per_pid; do
+			check "$case: events recovered by lttng-crash = emitted" \
+				"$(sed -n 's/^emitted //p' "$res/mine.$case")" \
+				"$(sed -n 's/^recovered //p' "$res/mine.$case")" &&
+			check "$case: same as the stock consumer" "$(sed -n 's/^recovered //p' "$res/stock.$case")" \
+				"$(sed -n 's/^recovered //p' "$res/mine.$case")" &&
+			check "$case: shm files as the stock consumer's" \
+				"$(grep -c '^file ' "$res/stock.$case") $(grep '^file ' "$res/stock.$case" | md5sum | cut -c1-8)" \
+				"$(grep -c '^file ' "$res/mine.$case") $(grep '^file ' "$res/mine.$case" | md5sum | cut -c1-8)" ||
+				rc=1
+		done
+		check "stream files while the session ran, as the stock consumer's" \
+			"$(grep -c '^during .*/c0_[0-9]*$' "$res/stock.destroy")" \
+			"$(grep -c '^during .*/c0_[0-9]*$' "$res/mine.destroy")" &&
+		check "files left after a clean destroy, as the stock consumer" \
+			"$(grep -c '^left file ' "$res/stock.destroy")" "$(grep -c '^left file ' "$res/mine.destroy")" &&
+		# Empty directories: the stock consumer's pruning races the session daemon's removal of
+		# the metadata file, so it may leave some; sluice may leave fewer, never others.
+		check "empty directories left that the stock consumer does not leave" "" \
+			"$(comm -13 <(grep '^left dir ' "$res/stock.destroy") <(grep '^left dir ' "$res/mine.destroy") | tr '\n' ' ')" ||
+			rc=1
+	fi
+	rm -rf "$res"
+	E2E_SESSIOND_PID=
+	return $rc
+}
+
+# shm_path_case mine|stock per_uid|per_pid|destroy: one --shm-path session with a fresh session
+# daemon, in a subshell; prints "emitted N", "recovered N" and "file PATH" lines (crash cases) or
+# "during PATH" / "left PATH" lines (destroy case), paths relative to the shm path with the
+# date-time and pid parts replaced.
+shm_path_case() (
+	local who=$1 case=$2 shm n pid kids
+	if [ "$who" = stock ]; then e2e_start "$STOCK_CONSUMERD"; else e2e_start "$CONSUMERD"; fi ||
+		{ echo "session daemon did not start"; exit 1; }
+	trap e2e_cleanup EXIT
+	shm=$E2E_HOME/shm
+	lt create s --shm-path="$shm" --output="$E2E_HOME/trace" &&
+	lt enable-channel -u c0 $([ "$case" = per_pid ] && echo --buffers-pid) &&
+	lt enable-event -u -c c0 'sluice_app:*' &&
+	lt start || exit 1
+	# The app stays alive until told: per-PID buffers are torn down when it exits.  Few events:
+	# lttng-crash can only give back what is still in the ring (per-PID default: 4 x 16 KiB
+	# per CPU), and the consumer frees sub-buffers for reuse as it reads them.
+	app_bg "$E2E_DIR/emitted" -n 300 -t 2 -l "$E2E_DIR/go"
+	pid=$LAST_APP_PID
+	for _ in $(seq 600); do [ -s "$E2E_DIR/emitted" ] && break; sleep 0.05; done
+	n=$(cat "$E2E_DIR/emitted")
+	[ -n "$n" ] || { echo "the app did not finish emitting"; exit 1; }
+	shm_list() { find "$shm" -mindepth 1 "$@" | sed -E "s|^$shm/||; s/[0-9]{8}-[0-9]{6}/DATETIME/g; s/-[0-9]+-DATETIME/-PID-DATETIME/g" | sort; }
+	if [ "$case" = destroy ]; then
+		shm_list -type f | sed 's/^/during /'
+		touch "$E2E_DIR/go"; wait_pid "$pid" 30 || { echo "app did not exit"; exit 1; }
+		lt stop && lt destroy || exit 1
+		shm_list -type f | sed 's/^/left file /'
+		shm_list -type d | sed 's/^/left dir /'
+		exit 0
+	fi
+	# The crash: consumer daemons first (so none sees its session daemon go and cleans up).
+	kids=$(consumer_pids)
+	[ -n "$kids" ] || { echo "no consumer daemon"; exit 1; }
+	kill -KILL $kids "$E2E_SESSIOND_PID" "$pid" 2>/dev/null
+	for p in $kids "$E2E_SESSIOND_PID" "$pid"; do wait_pid "$p" 10 || { echo "pid $p survived SIGKILL"; exit 1; }; done
+	E2E_SESSIOND_PID=
+	echo "emitted $n"
+	shm_list -type f | sed 's/^/file /'
+	as_user lttng-crash --extract="$E2E_HOME/crash" "$shm" >"$E2E_DIR/crash.log" 2>&1 ||
+		{ echo "lttng-crash failed: $(head -c 600 "$E2E_DIR/crash.log")"; exit 1; }
+	echo "recovered $(bt_count "$E2E_HOME/crash")"
+	# Nobody is left to remove the buffers: the crash left them for us.
+	rm -rf "$shm"
+)

@@ -206,12 +206,12 @@ static int32_t create_chunk(struct fx *f, uint64_t session, uint64_t id, const c
 	return ret;
 }
 
-static struct reply_channel ask(struct fx *f, uint64_t key, bool metadata, bool monitor,
-				bool overwrite, bool with_chunk, uint64_t chunk)
+/* An ASK_CHANNEL_CREATION as the session daemon sends it for these choices. */
+static struct cmd ask_cmd(uint64_t key, bool metadata, bool monitor, bool overwrite,
+			  bool with_chunk, uint64_t chunk)
 {
 	struct cmd c = { .type = CMD_ASK_CHANNEL };
 	struct cmd_ask_channel *a = &c.u.ask_channel;
-	struct reply_channel r;
 
 	a->key = key;
 	a->session_id = SESSION;
@@ -232,6 +232,15 @@ static struct reply_channel ask(struct fx *f, uint64_t key, bool metadata, bool 
 	a->blocking_timeout_us = 0;
 	strcpy(a->pathname, PATHNAME);
 	strcpy(a->name, metadata ? "metadata" : "chan");
+	return c;
+}
+
+static struct reply_channel ask(struct fx *f, uint64_t key, bool metadata, bool monitor,
+				bool overwrite, bool with_chunk, uint64_t chunk)
+{
+	struct cmd c = ask_cmd(key, metadata, monitor, overwrite, with_chunk, chunk);
+	struct reply_channel r;
+
 	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
 	assert_int_equal(fake_sessiond_recv_channel(&f->fs, &r), 0);
 	return r;
@@ -556,6 +565,36 @@ static void test_unknown_keys(void **state)
 	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_ERR_UST_CHAN_NOT_FOUND);
 }
 
+
+/*
+ * --shm-path: the session daemon's per-stream file prefix, the root to prune
+ * up to and the buffer owner reach the ring-buffer adapter unchanged.
+ */
+static void test_shm_path_reaches_adapter(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c = ask_cmd(DATA_KEY, false, true, false, false, 0);
+	struct rb_channel_attr a;
+	struct reply_channel r;
+	struct rb_channel *rc;
+
+	do_startup(f);
+	strcpy(c.u.ask_channel.shm_path, "/dev/shm/x/s-20261202-101010/ust/uid/7/64-bit/chan_");
+	strcpy(c.u.ask_channel.root_shm_path, "/dev/shm/x/s-20261202-101010");
+	c.u.ask_channel.buffer_creds.uid = 4242;
+	c.u.ask_channel.buffer_creds.gid = 4343;
+	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
+	assert_int_equal(fake_sessiond_recv_channel(&f->fs, &r), 0);
+	assert_int_equal(r.code, CONSUMER_SUCCESS);
+	get_channel(f, DATA_KEY, 0);
+	rc = sim_rb_channel_lookup(&f->rb, f->objs.chan.sim_id);
+	assert_non_null(rc);
+	assert_int_equal(sim_rb_channel_attr(rc, &a), 0);
+	assert_string_equal(a.shm_path, c.u.ask_channel.shm_path);
+	assert_string_equal(a.shm_root, c.u.ask_channel.root_shm_path);
+	assert_int_equal(a.shm_uid, 4242);
+	assert_int_equal(a.shm_gid, 4343);
+}
 /* Streaming to relayd is refused with each command's error code. */
 static void test_relayd_refused(void **state)
 {
@@ -2080,6 +2119,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eof_quit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relayd_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shm_path_reaches_adapter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decode_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),

@@ -26,11 +26,13 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1004,6 +1006,145 @@ static void test_channel_create_rejects(void **state)
 	assert_null(c);
 }
 
+/* ---- --shm-path files ------------------------------------------------ */
+
+/* mkdtemp under /tmp, with the session daemon's layout "<root>/ust/uid/1/64-bit" below it. */
+static void shm_tree(char *root, size_t len, char *dir, size_t dlen)
+{
+	snprintf(root, len, "/tmp/sluice-shm-test.XXXXXX");
+	assert_non_null(mkdtemp(root));
+	snprintf(dir, dlen, "%s/ust", root);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(dir, dlen, "%s/ust/uid", root);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(dir, dlen, "%s/ust/uid/1", root);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(dir, dlen, "%s/ust/uid/1/64-bit", root);
+	assert_int_equal(mkdir(dir, 0700), 0);
+}
+
+static bool path_exists(const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * Per-CPU buffers in "<prefix><cpu>" files, 0600, sized and used by the
+ * library; destroy unlinks them and removes the directories left empty up to
+ * the root included, while one still in use stops the pruning.
+ */
+static void test_shm_path_files(void **state)
+{
+	char root[64], dir[128], prefix[160];
+	struct rb_channel_attr a = attr_of(RB_CHAN_PER_CPU, 2, false);
+	int nr = rb_nr_streams_per_channel(&rb);
+	struct rb_channel *c = NULL;
+	struct stat st;
+
+	(void)state;
+	shm_tree(root, sizeof(root), dir, sizeof(dir));
+	snprintf(prefix, sizeof(prefix), "%s/chan_", dir);
+	a.shm_path = prefix;
+	a.shm_root = root;
+	a.shm_uid = getuid();
+	a.shm_gid = getgid();
+	assert_int_equal(rb_channel_create(&rb, &a, &c), RB_OK);
+	for (int cpu = 0; cpu < nr; cpu++) {
+		char path[200];
+
+		snprintf(path, sizeof(path), "%s%d", prefix, cpu);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0600);
+		assert_true(st.st_size >= (off_t)(2 * SUBBUF));
+	}
+	assert_false(path_exists("%s%d", prefix, nr));
+	rb_stream_destroy(mk_stream(c, 0));
+	rb_channel_destroy(c);
+	assert_false(path_exists("%s0", prefix));
+	assert_false(path_exists("%s", root));
+
+	/* A file of someone else's (the session daemon's metadata) keeps its directory. */
+	shm_tree(root, sizeof(root), dir, sizeof(dir));
+	snprintf(prefix, sizeof(prefix), "%s/metadata", root);
+	assert_int_equal(close(open(prefix, O_CREAT | O_WRONLY, 0600)), 0);
+	snprintf(prefix, sizeof(prefix), "%s/chan_", dir);
+	a.shm_path = prefix;
+	assert_int_equal(rb_channel_create(&rb, &a, &c), RB_OK);
+	rb_channel_destroy(c);
+	assert_false(path_exists("%s/ust", root));
+	assert_true(path_exists("%s/metadata", root));
+	snprintf(prefix, sizeof(prefix), "%s/metadata", root);
+	assert_int_equal(unlink(prefix), 0);
+	assert_int_equal(rmdir(root), 0);
+
+	/* No root: the files go, the directories stay. */
+	shm_tree(root, sizeof(root), dir, sizeof(dir));
+	snprintf(prefix, sizeof(prefix), "%s/chan_", dir);
+	a.shm_root = "";
+	assert_int_equal(rb_channel_create(&rb, &a, &c), RB_OK);
+	rb_channel_destroy(c);
+	assert_false(path_exists("%s0", prefix));
+	assert_true(path_exists("%s", dir));
+	snprintf(prefix, sizeof(prefix), "rm -r %s", root);
+	assert_int_equal(system(prefix), 0);
+	assert_int_equal(test_open_fd_count(), fd_baseline);
+}
+
+/*
+ * Failures: an existing file (O_EXCL: never reuse someone's buffer), a
+ * missing directory, a name too long.  Each is logged with the path and
+ * leaves no file of ours behind, the other one untouched.
+ */
+static void test_shm_path_failures(void **state)
+{
+	char root[64], dir[128], prefix[160], path[200], *longp;
+	struct rb_channel_attr a = attr_of(RB_CHAN_PER_CPU, 2, false);
+	int nr = rb_nr_streams_per_channel(&rb);
+	struct rb_channel *c = NULL;
+
+	(void)state;
+	shm_tree(root, sizeof(root), dir, sizeof(dir));
+	snprintf(prefix, sizeof(prefix), "%s/chan_", dir);
+	a.shm_path = prefix;
+	a.shm_root = root;
+	a.shm_uid = getuid();
+	a.shm_gid = getgid();
+	snprintf(path, sizeof(path), "%s%d", prefix, nr - 1);
+	assert_int_equal(close(open(path, O_CREAT | O_WRONLY, 0600)), 0);
+	capture_begin();
+	assert_int_equal(rb_channel_create(&rb, &a, &c), RB_ERROR);
+	assert_non_null(strstr(capture_end(), "File exists"));
+	assert_null(c);
+	for (int cpu = 0; cpu < nr - 1; cpu++)
+		assert_false(path_exists("%s%d", prefix, cpu));
+	assert_true(path_exists("%s", path));
+	assert_int_equal(unlink(path), 0);
+
+	snprintf(prefix, sizeof(prefix), "%s/missing/chan_", dir);
+	capture_begin();
+	assert_int_equal(rb_channel_create(&rb, &a, &c), RB_ERROR);
+	assert_non_null(strstr(capture_end(), "missing/chan_0"));
+
+	longp = malloc(PATH_MAX + 16);
+	assert_non_null(longp);
+	memset(longp, 'x', PATH_MAX + 15);
+	longp[PATH_MAX + 15] = '\0';
+	a.shm_path = longp;
+	capture_begin();
+	assert_int_equal(rb_channel_create(&rb, &a, &c), RB_ERROR);
+	assert_non_null(strstr(capture_end(), "longer than"));
+	free(longp);
+	snprintf(prefix, sizeof(prefix), "rm -r %s", root);
+	assert_int_equal(system(prefix), 0);
+	assert_int_equal(test_open_fd_count(), fd_baseline);
+}
+
 /*
  * Caller-supplied shm fd, and SIGBUS recovery: with the file truncated under
  * the mapping, library calls fail (RB_ERROR, logged) instead of killing us;
@@ -1394,6 +1535,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sigbus_guard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_library_errors_are_mapped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anon_shm_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shm_path_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shm_path_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_close_error_logged, setup, teardown),
 	};
 

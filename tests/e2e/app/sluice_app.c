@@ -2,13 +2,15 @@
 /*
  * sluice-app: the traced application of the e2e tests and of `make demo`.
  *
- *   sluice-app [-n EVENTS] [-t THREADS] [-d DELAY_US] [-w FILE]
+ *   sluice-app [-n EVENTS] [-t THREADS] [-d DELAY_US] [-w FILE] [-l FILE]
  *
  * Each of THREADS threads (pinned round-robin to the online CPUs, so
  * several per-CPU streams get data) emits EVENTS events, alternating
  * sluice_app:tick and sluice_app:message.  With -w it first waits until
  * FILE exists (tests start tracing, then let the app go).  It prints the
  * number of events it emitted, which the tests compare with the trace.
+ * With -l it then stays alive (its per-PID buffers with it) until FILE
+ * exists: the crash-recovery test kills the daemons meanwhile.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -64,20 +66,34 @@ static void *run(void *arg)
 	return NULL;
 }
 
+/* Wait until `path` exists; bounded (60 s) rather than hang a test.  0 or 1. */
+static int wait_for_file(const char *path)
+{
+	for (int i = 0; access(path, F_OK) != 0; i++) {
+		if (i == 60000) {
+			fprintf(stderr, "sluice-app: %s never appeared\n", path);
+			return 1;
+		}
+		pause_us(1000);
+	}
+	return 0;
+}
+
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [-n EVENTS] [-t THREADS] [-d DELAY_US] [-w FILE]\n", argv0);
+	fprintf(stderr, "usage: %s [-n EVENTS] [-t THREADS] [-d DELAY_US] [-w FILE] [-l FILE]\n",
+		argv0);
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
 	unsigned long events = 1000, threads = 1, delay_us = 0;
-	const char *wait_file = NULL;
+	const char *wait_file = NULL, *linger_file = NULL;
 	struct worker *workers;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:t:d:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:t:d:w:l:")) != -1) {
 		char *end = NULL;
 
 		switch (opt) {
@@ -85,6 +101,7 @@ int main(int argc, char **argv)
 		case 't': threads = strtoul(optarg, &end, 10); break;
 		case 'd': delay_us = strtoul(optarg, &end, 10); break;
 		case 'w': wait_file = optarg; break;
+		case 'l': linger_file = optarg; break;
 		default: return usage(argv[0]);
 		}
 		if (end && *end)
@@ -92,16 +109,8 @@ int main(int argc, char **argv)
 	}
 	if (threads == 0 || threads > 256 || optind != argc)
 		return usage(argv[0]);
-	if (wait_file) {
-		/* Bounded: 60 s, then give up rather than hang a test. */
-		for (int i = 0; access(wait_file, F_OK) != 0; i++) {
-			if (i == 60000) {
-				fprintf(stderr, "sluice-app: %s never appeared\n", wait_file);
-				return 1;
-			}
-			pause_us(1000);
-		}
-	}
+	if (wait_file && wait_for_file(wait_file))
+		return 1;
 	workers = calloc(threads, sizeof(*workers));
 	if (!workers)
 		return 1;
@@ -117,5 +126,8 @@ int main(int argc, char **argv)
 		pthread_join(workers[i].tid, NULL);
 	printf("%lu\n", events * threads);
 	free(workers);
+	/* -l: stay registered (per-PID buffers alive) until told to go. */
+	if (linger_file && (fflush(stdout) || wait_for_file(linger_file)))
+		return 1;
 	return 0;
 }
