@@ -1008,19 +1008,38 @@ static void test_channel_create_rejects(void **state)
 
 /* ---- --shm-path files ------------------------------------------------ */
 
-/* mkdtemp under /tmp, with the session daemon's layout "<root>/ust/uid/1/64-bit" below it. */
-static void shm_tree(char *root, size_t len, char *dir, size_t dlen)
+/* A --shm-path tree: mkdtemp root with the session daemon's "ust/uid/1/64-bit" below it. */
+struct shm_fx {
+	char root[64];
+	char dir[128];      /* where the stream files go */
+	char prefix[160];   /* "<dir>/chan_" */
+};
+
+/* Make the tree and point `a` at it (files owned by us). */
+static void shm_tree(struct shm_fx *t, struct rb_channel_attr *a)
 {
-	snprintf(root, len, "/tmp/sluice-shm-test.XXXXXX");
-	assert_non_null(mkdtemp(root));
-	snprintf(dir, dlen, "%s/ust", root);
-	assert_int_equal(mkdir(dir, 0700), 0);
-	snprintf(dir, dlen, "%s/ust/uid", root);
-	assert_int_equal(mkdir(dir, 0700), 0);
-	snprintf(dir, dlen, "%s/ust/uid/1", root);
-	assert_int_equal(mkdir(dir, 0700), 0);
-	snprintf(dir, dlen, "%s/ust/uid/1/64-bit", root);
-	assert_int_equal(mkdir(dir, 0700), 0);
+	static const char *const levels[] = { "/ust", "/ust/uid", "/ust/uid/1", "/ust/uid/1/64-bit" };
+
+	snprintf(t->root, sizeof(t->root), "/tmp/sluice-shm-test.XXXXXX");
+	assert_non_null(mkdtemp(t->root));
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		snprintf(t->dir, sizeof(t->dir), "%s%s", t->root, levels[i]);
+		assert_int_equal(mkdir(t->dir, 0700), 0);
+	}
+	snprintf(t->prefix, sizeof(t->prefix), "%s/chan_", t->dir);
+	a->shm_path = t->prefix;
+	a->shm_root = t->root;
+	a->shm_uid = getuid();
+	a->shm_gid = getgid();
+}
+
+/* rm -r the tree. */
+static void shm_tree_remove(const struct shm_fx *t)
+{
+	char cmd[96];
+
+	snprintf(cmd, sizeof(cmd), "rm -r %s", t->root);
+	assert_int_equal(system(cmd), 0);
 }
 
 static bool path_exists(const char *fmt, ...)
@@ -1041,58 +1060,46 @@ static bool path_exists(const char *fmt, ...)
  */
 static void test_shm_path_files(void **state)
 {
-	char root[64], dir[128], prefix[160];
 	struct rb_channel_attr a = attr_of(RB_CHAN_PER_CPU, 2, false);
 	int nr = rb_nr_streams_per_channel(&rb);
 	struct rb_channel *c = NULL;
+	char path[200];
+	struct shm_fx t;
 	struct stat st;
 
 	(void)state;
-	shm_tree(root, sizeof(root), dir, sizeof(dir));
-	snprintf(prefix, sizeof(prefix), "%s/chan_", dir);
-	a.shm_path = prefix;
-	a.shm_root = root;
-	a.shm_uid = getuid();
-	a.shm_gid = getgid();
+	shm_tree(&t, &a);
 	assert_int_equal(rb_channel_create(&rb, &a, &c), RB_OK);
 	for (int cpu = 0; cpu < nr; cpu++) {
-		char path[200];
-
-		snprintf(path, sizeof(path), "%s%d", prefix, cpu);
+		snprintf(path, sizeof(path), "%s%d", t.prefix, cpu);
 		assert_int_equal(stat(path, &st), 0);
 		assert_int_equal(st.st_mode & 07777, 0600);
 		assert_true(st.st_size >= (off_t)(2 * SUBBUF));
 	}
-	assert_false(path_exists("%s%d", prefix, nr));
+	assert_false(path_exists("%s%d", t.prefix, nr));
 	rb_stream_destroy(mk_stream(c, 0));
 	rb_channel_destroy(c);
-	assert_false(path_exists("%s0", prefix));
-	assert_false(path_exists("%s", root));
+	assert_false(path_exists("%s0", t.prefix));
+	assert_false(path_exists("%s", t.root));
 
 	/* A file of someone else's (the session daemon's metadata) keeps its directory. */
-	shm_tree(root, sizeof(root), dir, sizeof(dir));
-	snprintf(prefix, sizeof(prefix), "%s/metadata", root);
-	assert_int_equal(close(open(prefix, O_CREAT | O_WRONLY, 0600)), 0);
-	snprintf(prefix, sizeof(prefix), "%s/chan_", dir);
-	a.shm_path = prefix;
+	shm_tree(&t, &a);
+	snprintf(path, sizeof(path), "%s/metadata", t.root);
+	assert_int_equal(close(open(path, O_CREAT | O_WRONLY, 0600)), 0);
 	assert_int_equal(rb_channel_create(&rb, &a, &c), RB_OK);
 	rb_channel_destroy(c);
-	assert_false(path_exists("%s/ust", root));
-	assert_true(path_exists("%s/metadata", root));
-	snprintf(prefix, sizeof(prefix), "%s/metadata", root);
-	assert_int_equal(unlink(prefix), 0);
-	assert_int_equal(rmdir(root), 0);
+	assert_false(path_exists("%s/ust", t.root));
+	assert_true(path_exists("%s", path));
+	shm_tree_remove(&t);
 
 	/* No root: the files go, the directories stay. */
-	shm_tree(root, sizeof(root), dir, sizeof(dir));
-	snprintf(prefix, sizeof(prefix), "%s/chan_", dir);
+	shm_tree(&t, &a);
 	a.shm_root = "";
 	assert_int_equal(rb_channel_create(&rb, &a, &c), RB_OK);
 	rb_channel_destroy(c);
-	assert_false(path_exists("%s0", prefix));
-	assert_true(path_exists("%s", dir));
-	snprintf(prefix, sizeof(prefix), "rm -r %s", root);
-	assert_int_equal(system(prefix), 0);
+	assert_false(path_exists("%s0", t.prefix));
+	assert_true(path_exists("%s", t.dir));
+	shm_tree_remove(&t);
 	assert_int_equal(test_open_fd_count(), fd_baseline);
 }
 
@@ -1103,30 +1110,25 @@ static void test_shm_path_files(void **state)
  */
 static void test_shm_path_failures(void **state)
 {
-	char root[64], dir[128], prefix[160], path[200], *longp;
 	struct rb_channel_attr a = attr_of(RB_CHAN_PER_CPU, 2, false);
 	int nr = rb_nr_streams_per_channel(&rb);
 	struct rb_channel *c = NULL;
+	char path[200], *longp;
+	struct shm_fx t;
 
 	(void)state;
-	shm_tree(root, sizeof(root), dir, sizeof(dir));
-	snprintf(prefix, sizeof(prefix), "%s/chan_", dir);
-	a.shm_path = prefix;
-	a.shm_root = root;
-	a.shm_uid = getuid();
-	a.shm_gid = getgid();
-	snprintf(path, sizeof(path), "%s%d", prefix, nr - 1);
+	shm_tree(&t, &a);
+	snprintf(path, sizeof(path), "%s%d", t.prefix, nr - 1);
 	assert_int_equal(close(open(path, O_CREAT | O_WRONLY, 0600)), 0);
 	capture_begin();
 	assert_int_equal(rb_channel_create(&rb, &a, &c), RB_ERROR);
 	assert_non_null(strstr(capture_end(), "File exists"));
 	assert_null(c);
 	for (int cpu = 0; cpu < nr - 1; cpu++)
-		assert_false(path_exists("%s%d", prefix, cpu));
+		assert_false(path_exists("%s%d", t.prefix, cpu));
 	assert_true(path_exists("%s", path));
-	assert_int_equal(unlink(path), 0);
 
-	snprintf(prefix, sizeof(prefix), "%s/missing/chan_", dir);
+	snprintf(t.prefix, sizeof(t.prefix), "%s/missing/chan_", t.dir);
 	capture_begin();
 	assert_int_equal(rb_channel_create(&rb, &a, &c), RB_ERROR);
 	assert_non_null(strstr(capture_end(), "missing/chan_0"));
@@ -1140,8 +1142,7 @@ static void test_shm_path_failures(void **state)
 	assert_int_equal(rb_channel_create(&rb, &a, &c), RB_ERROR);
 	assert_non_null(strstr(capture_end(), "longer than"));
 	free(longp);
-	snprintf(prefix, sizeof(prefix), "rm -r %s", root);
-	assert_int_equal(system(prefix), 0);
+	shm_tree_remove(&t);
 	assert_int_equal(test_open_fd_count(), fd_baseline);
 }
 
