@@ -259,8 +259,10 @@ scenario_shm_path() {
 			"$(grep -c '^left file ' "$res/stock.destroy")" "$(grep -c '^left file ' "$res/mine.destroy")" &&
 		# Empty directories: the stock consumer's pruning races the session daemon's removal of
 		# the metadata file, so it may leave some; sluice may leave fewer, never others.
+		{ grep '^left dir ' "$res/stock.destroy" >"$res/stock.dirs" || :; } &&
+		{ grep '^left dir ' "$res/mine.destroy" >"$res/mine.dirs" || :; } &&
 		check "empty directories left that the stock consumer does not leave" "" \
-			"$(comm -13 <(grep '^left dir ' "$res/stock.destroy") <(grep '^left dir ' "$res/mine.destroy") | tr '\n' ' ')" ||
+			"$(comm -13 "$res/stock.dirs" "$res/mine.dirs" | tr '\n' ' ')" ||
 			rc=1
 	fi
 	rm -rf "$res"
