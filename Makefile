@@ -11,9 +11,24 @@ PKGS    := lttng-ust-ctl lttng-ust liburcu liburcu-cds cmocka
 WARN    := -Wall -Wextra -Werror
 CSTD    := -std=gnu11 -D_GNU_SOURCE
 OPT     ?= -O2 -g
-INC     := -Icore -Iadapters/sim -Iadapters/ustctl -Idaemon -Itests/support
 # VERSION: what --version prints, the package carries and the man page names (one place).
-CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(INC) -DSLUICE_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(CFLAGS)
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -DSLUICE_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(CFLAGS)
+
+# Include flags per layer, chosen by the folder of the source file: a layer sees its own
+# headers and those of the layers it builds on, never one above, so a core file that
+# includes an adapter or daemon header does not compile.  A new folder must be listed.
+INC.core            := -Icore
+INC.adapters/sim    := -Icore -Iadapters/sim
+INC.adapters/posix  := -Icore -Iadapters/posix
+INC.adapters/ustctl := -Icore -Iadapters/posix -Iadapters/ustctl
+INC.daemon          := -Icore -Iadapters/posix -Iadapters/ustctl -Idaemon
+INC_TESTS           := -Icore -Iadapters/sim -Iadapters/posix -Iadapters/ustctl -Idaemon \
+		       -Itests/support
+INC.tests/unit      := $(INC_TESTS)
+INC.tests/support   := $(INC_TESTS)
+INC.tests/scenarios := $(INC_TESTS)
+INC.tests/fuzz      := $(INC_TESTS)
+inc = $(or $(INC.$(patsubst %/,%,$(dir $(1)))),$(error $(1): no include flags for its folder))
 
 # The library flags come from pkg-config, which can only answer once the packages are
 # installed.  $(B)/config.mk records them; its rule first runs `deps` (which installs the
@@ -39,9 +54,10 @@ $(CONFIG_MK): Makefile ci/install-deps.sh
 
 CORE_SRC   := $(sort $(wildcard core/*.c))
 SIM_SRC    := $(sort $(wildcard adapters/sim/*.c))
+POSIX_SRC  := $(sort $(wildcard adapters/posix/*.c))
 USTCTL_SRC := $(sort $(wildcard adapters/ustctl/*.c))
 # daemon/main.c holds main(); everything else in daemon/ is unit-testable.
-POSIX_SRC  := $(filter-out daemon/main.c,$(sort $(wildcard daemon/*.c)))
+DAEMON_SRC := $(filter-out daemon/main.c,$(sort $(wildcard daemon/*.c)))
 # tests/support: helpers shared by tests (capture parser, fixtures), not tests themselves.
 SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
@@ -77,35 +93,40 @@ deps:
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(call inc,$<) -MMD -MP -c $< -o $@
 
-
+# Archives are made afresh, so a source moved to another folder leaves no stale member.
 $(B)/libsluice-core.a: $(call obj,$(CORE_SRC))
-	@mkdir -p $(dir $@)
+	@mkdir -p $(dir $@); rm -f $@
 	$(AR) rcs $@ $^
 
 $(B)/libsluice-sim.a: $(call obj,$(SIM_SRC))
-	@mkdir -p $(dir $@)
+	@mkdir -p $(dir $@); rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/libsluice-posix.a: $(call obj,$(POSIX_SRC)) $(B)/obj/empty.o
-	@mkdir -p $(dir $@)
+$(B)/libsluice-posix.a: $(call obj,$(POSIX_SRC))
+	@mkdir -p $(dir $@); rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/libsluice-daemon.a: $(call obj,$(DAEMON_SRC)) $(B)/obj/empty.o
+	@mkdir -p $(dir $@); rm -f $@
 	$(AR) rcs $@ $^
 
 $(B)/libsluice-ustctl.a: $(call obj,$(USTCTL_SRC)) $(B)/obj/empty.o
-	@mkdir -p $(dir $@)
+	@mkdir -p $(dir $@); rm -f $@
 	$(AR) rcs $@ $^
 
 $(B)/libsluice-testsupport.a: $(call obj,$(SUPPORT_SRC)) $(B)/obj/empty.o
-	@mkdir -p $(dir $@)
+	@mkdir -p $(dir $@); rm -f $@
 	$(AR) rcs $@ $^
 
 $(B)/obj/empty.o:
 	@mkdir -p $(dir $@)
 	echo 'typedef int sluice_empty_unit;' | $(CC) $(CFLAGS_ALL) -x c -c - -o $@
 
-TEST_LIBS = $(B)/libsluice-testsupport.a $(B)/libsluice-sim.a $(B)/libsluice-posix.a \
-	    $(B)/libsluice-core.a
+# Link order: each archive before the ones it uses (ustctl and daemon use posix).
+TEST_LIBS = $(B)/libsluice-testsupport.a $(B)/libsluice-sim.a $(B)/libsluice-daemon.a \
+	    $(B)/libsluice-posix.a $(B)/libsluice-core.a
 
 $(USTCTL_TEST_BIN): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_LIBS) $(B)/libsluice-ustctl.a
 	@mkdir -p $(dir $@)
@@ -118,7 +139,8 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_LIBS)
 
 # ---- the daemon and the traced app of the e2e tests / demo ----------------
 
-$(DAEMON): $(B)/obj/daemon/main.o $(B)/libsluice-posix.a $(B)/libsluice-ustctl.a $(B)/libsluice-core.a
+$(DAEMON): $(B)/obj/daemon/main.o $(B)/libsluice-daemon.a $(B)/libsluice-ustctl.a \
+	   $(B)/libsluice-posix.a $(B)/libsluice-core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $^ -o $@ $(LIBS_USTCTL) $(LIBS_CORE) $(LDFLAGS)
 

@@ -5,8 +5,10 @@
  * The local-file sink never calls open/write/ftruncate directly: it goes
  * through a `struct io`, i.e. a const ops table plus a context pointer.
  * Three backends exist:
- *   - io_posix (core/io_posix.c): the real syscalls, used by the daemon;
- *   - the in-memory file system of core/sink_mem.c, for disk-less tests;
+ *   - io_posix (adapters/posix/io_posix.h): the real syscalls, used by the
+ *     daemon;
+ *   - the in-memory file system of adapters/sim/sink_mem.h, for disk-less
+ *     tests;
  *   - sim_io (adapters/sim/sim_io.c): a shim wrapping another io and
  *     injecting ENOSPC / EIO / EINTR / short writes on the Nth call.
  *
@@ -63,10 +65,6 @@ struct io {
 	const struct io_ops *ops;
 	void *ctx;
 };
-
-/* The real syscalls (core/io_posix.c). */
-extern const struct io_ops io_posix_ops;
-extern const struct io io_posix;
 
 /* ---- wrappers: the only way callers reach a backend ---- */
 

@@ -10,7 +10,7 @@
  * waiter's loop.
  *
  * Two implementations:
- *  - production (daemon/loop_epoll.c): one loop per thread over epoll,
+ *  - production (adapters/posix/loop_epoll.c): one loop per thread over epoll,
  *    timerfd and CLOCK_MONOTONIC; loop_wake()/loop_post() may be called from
  *    any thread (an eventfd wakes the owner).
  *  - simulation (adapters/sim/sim_loop.c): every loop is stepped by one

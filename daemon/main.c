@@ -31,6 +31,7 @@
 #include "consumer.h"
 #include "handshake.h"
 #include "health.h"
+#include "io_posix.h"
 #include "log.h"
 #include "loop_epoll.h"
 #include "ustctl_rb.h"

@@ -4,10 +4,10 @@
  *
  * Files are created through the posix io backend so that they belong to the
  * session's user exactly as trace files do (per-thread fs ids, mode forced
- * past the umask; core/io_posix.c).  Directories are pruned bottom-up along
- * the files' own path only: the stock consumer scans the whole tree under
- * the root, but the branches it would find empty belong to other channels,
- * which prune their own when they go.
+ * past the umask; adapters/posix/io_posix.c).  Directories are pruned
+ * bottom-up along the files' own path only: the stock consumer scans the
+ * whole tree under the root, but the branches it would find empty belong to
+ * other channels, which prune their own when they go.
  */
 #include "ustctl_shm_files.h"
 
@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "io_posix.h"
 #include "log.h"
 
 /* "<prefix><cpu>" into buf (PATH_MAX); -ENAMETOOLONG when it does not fit. */

@@ -51,6 +51,7 @@
 #include "fake_sessiond.h"
 #include "fdpass.h"
 #include "io.h"
+#include "io_posix.h"
 #include "log.h"
 #include "sim_loop.h"
 #include "sim_rand.h"

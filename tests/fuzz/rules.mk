@@ -12,9 +12,8 @@
 FUZZ_B        := $(B)/fuzz
 FUZZ_BIN      := $(FUZZ_B)/fuzz_dispatch
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS    = $(CSTD) $(WARN) -O1 -g $(FUZZ_SAN) $(INC) \
-		 $(URCU_CFLAGS)
-FUZZ_SRC      := $(CORE_SRC) $(SIM_SRC) tests/support/capture.c \
+FUZZ_CFLAGS    = $(CSTD) $(WARN) -O1 -g $(FUZZ_SAN) $(URCU_CFLAGS)
+FUZZ_SRC      := $(CORE_SRC) $(SIM_SRC) adapters/posix/io_posix.c tests/support/capture.c \
 		 tests/support/fake_sessiond.c tests/support/test_fds.c tests/fuzz/fuzz_dispatch.c
 FUZZ_OBJ      := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(FUZZ_SRC))
 FUZZ_SHORT_N  ?= 40000
@@ -28,7 +27,7 @@ CHECK_STEPS += fuzz-short
 
 $(FUZZ_B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(FUZZ_CFLAGS) $(call inc,$<) -MMD -MP -c $< -o $@
 
 $(FUZZ_BIN): $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)

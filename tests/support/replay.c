@@ -58,6 +58,7 @@
 #include "consumer.h"
 #include "fdpass.h"
 #include "io.h"
+#include "io_posix.h"
 #include "log.h"
 #include "replay.h"
 #include "sim_app.h"

@@ -22,6 +22,7 @@
 
 #include "fdpass.h"
 #include "io.h"
+#include "io_posix.h"
 #include "log.h"
 #include "scenario_priv.h"
 #include "test_fds.h"

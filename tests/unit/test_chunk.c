@@ -12,6 +12,7 @@
 
 #include "chunk.h"
 #include "sink.h"
+#include "sink_mem.h"
 
 struct fixture {
 	struct chunk_registry *reg;

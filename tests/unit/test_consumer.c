@@ -28,6 +28,7 @@
 #include "fake_sessiond.h"
 #include "fdpass.h"
 #include "io.h"
+#include "io_posix.h"
 #include "log.h"
 #include "sim_app.h"
 #include "sim_fault.h"

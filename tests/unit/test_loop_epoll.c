@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Unit tests of the production loop (daemon/loop_epoll.c).  Time-based tests
- * use 1-5 ms timers and bounded loop_epoll_run_once() waits; nothing sleeps.
+ * Unit tests of the production loop (adapters/posix/loop_epoll.c).  Time-based
+ * tests use 1-5 ms timers and bounded loop_epoll_run_once() waits; nothing
+ * sleeps.
  */
 #include <errno.h>
 #include <fcntl.h>

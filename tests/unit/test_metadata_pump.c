@@ -29,6 +29,7 @@
 #include "sim_rb.h"
 #include "sim_world.h"
 #include "sink.h"
+#include "sink_mem.h"
 
 #define HDR SIM_CTF_METADATA_HEADER_SIZE
 #define SMALL 256u               /* tiny sub-buffer: 219 bytes of TSDL per packet */

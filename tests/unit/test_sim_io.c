@@ -19,9 +19,11 @@
 #include <cmocka.h>
 
 #include "io.h"
+#include "io_posix.h"
 #include "log.h"
 #include "sim_io.h"
 #include "sink.h"
+#include "sink_mem.h"
 
 struct fx {
 	struct sink_mem_fs *fs;

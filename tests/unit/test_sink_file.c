@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Unit tests of core/sink_file.c (and core/io_posix.c under it): the local
- * trace output of spec §3.4, §3.11, §4.1 and §6, on a real file system in a
- * mkdtemp directory, with faults from adapters/sim/sim_io.
+ * Unit tests of core/sink_file.c (and adapters/posix/io_posix.c under it): the
+ * local trace output of spec §3.4, §3.11, §4.1 and §6, on a real file system in
+ * a mkdtemp directory, with faults from adapters/sim/sim_io.
  *
  * Each test starts from a fresh tree laid out as the session daemon would:
  *   <tmp>/ust/uid/1000/64-bit/index/      (the domain dir "ust" is the chunk fd)
@@ -32,6 +32,7 @@
 
 #include "ctf_index.h"
 #include "io.h"
+#include "io_posix.h"
 #include "log.h"
 #include "sim_io.h"
 #include "sink.h"

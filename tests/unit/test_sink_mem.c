@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Unit tests of core/sink_mem.c: the in-memory file system under the file
- * sink, so core tests can assert trace output (names, rotation, index bytes,
- * DELETE, full disk) without a disk, and its POSIX-like io semantics.
+ * Unit tests of adapters/sim/sink_mem.c: the in-memory file system under the
+ * file sink, so core tests can assert trace output (names, rotation, index
+ * bytes, DELETE, full disk) without a disk, and its POSIX-like io semantics.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +22,7 @@
 #include "log.h"
 #include "sim_io.h"
 #include "sink.h"
+#include "sink_mem.h"
 
 #define DOM "s1/ust"
 #define CHAN_DIR "uid/1000/64-bit"

@@ -27,6 +27,7 @@
 #include "sim_rb.h"
 #include "sim_world.h"
 #include "sink.h"
+#include "sink_mem.h"
 #include "stream_snapshot.h"
 
 #define SUBBUF 8192u

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * io_posix.c - the io seam over the real syscalls (production backend).
+ * io_posix.c - the io seam over the real syscalls (production backend,
+ * declared in io_posix.h; any thread may call it).
  *
  * Credentials: the stock consumer opens trace files in a fork()ed "run-as"
  * helper that switches uid/gid and sets umask 0.  We get the same result
@@ -17,7 +18,7 @@
  * with fchmod right after the open whenever the file's bits differ (the
  * umask trimmed them).
  */
-#include "io.h"
+#include "io_posix.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -20,8 +20,8 @@
  * loop_epoll_stop() is called from the loop's own thread (or while the loop
  * is not running).  loop_epoll_destroy() must not race with any call.
  */
-#ifndef SLUICE_DAEMON_LOOP_EPOLL_H
-#define SLUICE_DAEMON_LOOP_EPOLL_H
+#ifndef SLUICE_ADAPTERS_POSIX_LOOP_EPOLL_H
+#define SLUICE_ADAPTERS_POSIX_LOOP_EPOLL_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -84,4 +84,4 @@ int loop_epoll_run(struct loop_epoll *l);
  */
 void loop_epoll_stop(struct loop_epoll *l);
 
-#endif /* SLUICE_DAEMON_LOOP_EPOLL_H */
+#endif /* SLUICE_ADAPTERS_POSIX_LOOP_EPOLL_H */

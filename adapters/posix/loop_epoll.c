@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * loop_epoll.c - the epoll, timerfd and eventfd loop behind core/loop.h
+ * (contract in loop_epoll.h).  Each loop runs on the one thread that calls
+ * loop_epoll_run(); other threads only wake, post or stop it.
+ */
 #include "loop_epoll.h"
 
 #include <errno.h>

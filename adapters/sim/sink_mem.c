@@ -20,7 +20,7 @@
  * binary search and listings come out in a deterministic order.  One mutex
  * serialises every entry point.
  */
-#include "sink.h"
+#include "sink_mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
