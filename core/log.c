@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 int log_level;
 static log_prefix_fn prefix_fn;
@@ -15,10 +17,19 @@ void log_set_prefix(log_prefix_fn fn)
 
 const char *log_strerror(int errnum)
 {
-	static __thread char buf[128];
+	static __thread char buf[128], hinted[320];
+	const char *text;
+	struct rlimit rl;
 
 	/* GNU strerror_r may return a static string instead of filling buf. */
-	return strerror_r(errnum, buf, sizeof(buf));
+	text = strerror_r(errnum, buf, sizeof(buf));
+	if (errnum != EMFILE || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return text;
+	/* The one failure a user can fix at once: say how. */
+	snprintf(hinted, sizeof(hinted), "%s (the limit of %llu descriptors is reached: raise the "
+		 "session daemon's, e.g. `ulimit -n` or LimitNOFILE=, which the consumer inherits)",
+		 text, (unsigned long long)rl.rlim_cur);
+	return hinted;
 }
 
 void log_emit(enum log_kind kind, int dbg_level, const char *func, const char *file, int line,

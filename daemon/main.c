@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -29,6 +28,7 @@
 
 #include "cli.h"
 #include "consumer.h"
+#include "fd_limit.h"
 #include "handshake.h"
 #include "health.h"
 #include "io_posix.h"
@@ -142,13 +142,19 @@ static void *loop_thread(void *arg)
 	return NULL;
 }
 
-/* The stock consumer raises its fd limit when root (many streams, many files). */
+/* Every stream costs descriptors: take all the session daemon's limits allow (fd_limit.h). */
 static void raise_fd_limit(void)
 {
-	struct rlimit rl = { .rlim_cur = 65535, .rlim_max = 65535 };
+	struct fd_limit fl = { 0 };
+	int ret = fd_limit_raise(geteuid() == 0, &fl);
 
-	if (geteuid() == 0 && setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		PERROR_NUM(errno, "setrlimit(RLIMIT_NOFILE)");
+	if (ret < 0)
+		PERROR_NUM(-ret, "raise RLIMIT_NOFILE (soft %llu, hard %llu)",
+			   (unsigned long long)fl.soft_before, (unsigned long long)fl.hard_before);
+	else
+		DBG("RLIMIT_NOFILE: soft %llu -> %llu, hard %llu -> %llu",
+		    (unsigned long long)fl.soft_before, (unsigned long long)fl.soft,
+		    (unsigned long long)fl.hard_before, (unsigned long long)fl.hard);
 }
 
 /* Block SIGTERM/SIGINT in every thread (they arrive through a signalfd), ignore SIGPIPE. */

@@ -30,7 +30,9 @@ e2e_start() {
 		 LTTNG_UST_ALLOW_BLOCKING=1)
 	E2E_APP_PIDS=()
 	# E2E_SESSIOND_ARGS: extra options, e.g. --verbose-consumer when debugging.
-	"${E2E_RUN[@]}" "${E2E_ENV[@]}" lttng-sessiond --background --no-kernel \
+	# E2E_NOFILE: the session daemon's soft descriptor limit (its consumer inherits it).
+	"${E2E_RUN[@]}" "${E2E_ENV[@]}" ${E2E_NOFILE:+prlimit --nofile="$E2E_NOFILE":} \
+		lttng-sessiond --background --no-kernel \
 		--consumerd64-path="$consumerd" ${E2E_SESSIOND_ARGS:-} >"$E2E_DIR/sessiond.log" 2>&1 ||
 		return 1
 	for i in $(seq 100); do

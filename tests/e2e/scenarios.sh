@@ -187,7 +187,7 @@ scenario_same_as_stock() {
 }
 
 E2E_SCENARIOS=(per_uid buffers_pid snapshot tracefile rotate clear app_killed overwrite_snapshot
-	       discard same_as_stock valgrind shm_path)
+	       discard same_as_stock valgrind shm_path many_apps)
 
 # The per-UID scenario with the consumer daemon under valgrind memcheck: no invalid access, no
 # leak of ours (liblttng-ust-ctl's own are suppressed in tests/e2e/valgrind-daemon.supp).
@@ -315,3 +315,37 @@ shm_path_case() (
 	# Nobody is left to remove the buffers: the crash left them for us.
 	rm -rf "$shm"
 )
+
+# Many per-PID apps at the default descriptor limit: the session daemon runs with a soft limit
+# of 1024 (a new machine's default), which the consumer inherits and raises to the hard limit at
+# start-up.  150 apps register, then emit at once and stay alive until all are done: 150 x 2
+# per-CPU streams with their files need far more than 1024 descriptors.  Every event is traced.
+scenario_many_apps() {
+	local i n=150 total=0 pid limit
+	e2e_cleanup
+	E2E_NOFILE=1024 e2e_start "$CONSUMERD" || return 1
+	lt create s --output="$E2E_HOME/trace" &&
+	lt enable-channel -u c0 --buffers-pid --blocking-timeout=inf &&
+	lt enable-event -u -c c0 'sluice_app:*' &&
+	lt start || return 1
+	for i in $(seq $n); do
+		app_bg "$E2E_DIR/emitted.$i" -n 2000 -w "$E2E_DIR/go" -l "$E2E_DIR/done"
+	done
+	touch "$E2E_DIR/go"
+	for i in $(seq 1200); do
+		[ "$(find "$E2E_DIR" -name 'emitted.*' -size +0 | wc -l)" -eq $n ] && break
+		sleep 0.1
+	done
+	for pid in $(consumer_pids); do
+		[ "$(readlink "/proc/$pid/exe")" = "$CONSUMERD" ] || continue
+		limit=$(awk '/^Max open files/ {print $4}' "/proc/$pid/limits")
+		echo "  info: consumer descriptor limit $limit (session daemon's soft limit 1024)," \
+			"$(ls "/proc/$pid/fd" | wc -l) descriptors open for $n apps ($((2 * n)) streams)"
+	done
+	touch "$E2E_DIR/done"
+	for pid in "${E2E_APP_PIDS[@]}"; do wait_pid "$pid" 60 || { echo "  app $pid did not exit"; return 1; }; done
+	for i in $(seq $n); do total=$((total + $(cat "$E2E_DIR/emitted.$i" 2>/dev/null || echo 0))); done
+	lt stop && lt destroy || return 1
+	check "apps that emitted" "$n" "$(find "$E2E_DIR" -name 'emitted.*' -size +0 | wc -l)" &&
+	check "events recorded = emitted" "$total" "$(bt_count "$E2E_HOME/trace")"
+}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -119,6 +120,19 @@ static void test_perror(void **state)
 	PERROR_NUM(ENOSPC, "write %s", "chan_0");
 	assert_non_null(strstr(captured(), "Error: write chan_0: No space left on device"));
 	assert_non_null(strstr(log_strerror(EINVAL), "Invalid argument"));
+	/* Out of descriptors: the message names the limit and how to raise it. */
+	{
+		struct rlimit rl;
+		char limit[64];
+
+		assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+		snprintf(limit, sizeof(limit), "limit of %llu descriptors",
+			 (unsigned long long)rl.rlim_cur);
+		assert_non_null(strstr(log_strerror(EMFILE), "Too many open files"));
+		assert_non_null(strstr(log_strerror(EMFILE), limit));
+		assert_non_null(strstr(log_strerror(EMFILE), "ulimit -n"));
+		assert_null(strstr(log_strerror(EINVAL), "ulimit"));
+	}
 }
 
 /* Every status has its own name. */
