@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * channel.c - channel objects and the RCU channel table (see channel.h).
+ * channel.c - channel objects, the RCU channel table and the hand-off of
+ * private streams (see channel.h).  Table changes and frees run on the cmd
+ * loop; references are taken and dropped on any loop.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,8 +12,11 @@
 #include <urcu/uatomic.h>
 
 #include "channel.h"
+#include "consumer_priv.h"
 #include "log.h"
-#include "stream.h"
+
+/* Initial (and fixed) bucket count of the channel table. */
+#define CHANNEL_BUCKETS 1024
 
 /* Hash of a channel key (splitmix64 finaliser: keys are small integers). */
 static unsigned long key_hash(uint64_t k)
@@ -33,41 +38,41 @@ static int key_match(struct cds_lfht_node *node, const void *key)
 }
 
 /* See channel.h. */
-int channel_table_create(struct consumer *c)
+int channel_table_create(struct consumer *c, void (*freed)(struct consumer *c))
 {
-	CDS_INIT_LIST_HEAD(&c->unlinked_channels);
-	c->channels = cds_lfht_new(CONSUMER_CHANNEL_BUCKETS, CONSUMER_CHANNEL_BUCKETS,
-				   CONSUMER_CHANNEL_BUCKETS, 0, NULL);
-	return c->channels ? 0 : -ENOMEM;
+	CDS_INIT_LIST_HEAD(&c->channels.unlinked);
+	c->channels.freed = freed;
+	c->channels.ht = cds_lfht_new(CHANNEL_BUCKETS, CHANNEL_BUCKETS, CHANNEL_BUCKETS, 0, NULL);
+	return c->channels.ht ? 0 : -ENOMEM;
 }
+
+static void channel_destroy(struct channel *ch);
 
 /* See channel.h.  No loop runs: every channel left is freed directly. */
 void channel_table_destroy(struct consumer *c)
 {
 	struct cds_lfht_iter it;
-	struct channel *ch;
+	struct channel *ch, *tmp;
 
-	struct channel *tmp;
-
-	if (!c->channels)
+	if (!c->channels.ht)
 		return;
 	/* Unlinked dying channels whose queued free will never run now. */
-	cds_list_for_each_entry_safe(ch, tmp, &c->unlinked_channels, unlinked_node)
-		channel_free_now(ch);
+	cds_list_for_each_entry_safe(ch, tmp, &c->channels.unlinked, unlinked_node)
+		channel_destroy(ch);
 	for (;;) {
 		ch = NULL;
 		rcu_read_lock();
-		cds_lfht_first(c->channels, &it);
+		cds_lfht_first(c->channels.ht, &it);
 		if (cds_lfht_iter_get_node(&it))
 			ch = caa_container_of(cds_lfht_iter_get_node(&it), struct channel, node);
 		rcu_read_unlock();
 		if (!ch)
 			break;
-		channel_free_now(ch);
+		channel_destroy(ch);
 	}
-	if (cds_lfht_destroy(c->channels, NULL))
+	if (cds_lfht_destroy(c->channels.ht, NULL))
 		ERR("channel table not empty at destroy");
-	c->channels = NULL;
+	c->channels.ht = NULL;
 }
 
 /* See channel.h. */
@@ -95,6 +100,7 @@ struct channel *channel_alloc(struct consumer *c, const struct cmd_ask_channel *
 	ch->refcount = 1;
 	ch->poll_wr = -1;
 	CDS_INIT_LIST_HEAD(&ch->private_streams);
+	CDS_INIT_LIST_HEAD(&ch->data_streams);
 	return ch;
 }
 
@@ -130,10 +136,10 @@ static void channel_unlink(struct channel *ch)
 {
 	if (!ch->in_table)
 		return;
-	if (cds_lfht_del(ch->c->channels, &ch->node) == 0) {
+	if (cds_lfht_del(ch->c->channels.ht, &ch->node) == 0) {
 		ch->in_table = false;
 		ch->unlinked = true;
-		cds_list_add_tail(&ch->unlinked_node, &ch->c->unlinked_channels);
+		cds_list_add_tail(&ch->unlinked_node, &ch->c->channels.unlinked);
 	}
 }
 
@@ -144,13 +150,13 @@ int channel_publish(struct channel *ch)
 	struct channel *old;
 
 	rcu_read_lock();
-	n = cds_lfht_add_unique(ch->c->channels, key_hash(ch->key), key_match, &ch->key,
+	n = cds_lfht_add_unique(ch->c->channels.ht, key_hash(ch->key), key_match, &ch->key,
 				&ch->node);
 	if (n != &ch->node) {
 		old = caa_container_of(n, struct channel, node);
 		if (channel_key_reusable(old)) {
 			channel_unlink(old);
-			n = cds_lfht_add_unique(ch->c->channels, key_hash(ch->key), key_match,
+			n = cds_lfht_add_unique(ch->c->channels.ht, key_hash(ch->key), key_match,
 						&ch->key, &ch->node);
 		}
 	}
@@ -170,7 +176,7 @@ struct channel *channel_lookup(struct consumer *c, uint64_t key)
 	struct channel *ch = NULL;
 
 	rcu_read_lock();
-	cds_lfht_lookup(c->channels, key_hash(key), key_match, &key, &it);
+	cds_lfht_lookup(c->channels.ht, key_hash(key), key_match, &key, &it);
 	n = cds_lfht_iter_get_node(&it);
 	if (n)
 		ch = caa_container_of(n, struct channel, node);
@@ -187,12 +193,12 @@ void channel_for_each(struct consumer *c, void (*fn)(struct channel *ch, void *a
 	struct channel *ch;
 
 	rcu_read_lock();
-	cds_lfht_for_each_entry(c->channels, &it, ch, node)
+	cds_lfht_for_each_entry(c->channels.ht, &it, ch, node)
 		if (!channel_dying(ch))
 			fn(ch, arg);
 	rcu_read_unlock();
 	/* Closed metadata channels whose key was reused still drain and quit. */
-	cds_list_for_each_entry(ch, &c->unlinked_channels, unlinked_node)
+	cds_list_for_each_entry(ch, &c->channels.unlinked, unlinked_node)
 		if (!channel_dying(ch))
 			fn(ch, arg);
 }
@@ -205,9 +211,9 @@ unsigned long channel_count(struct consumer *c)
 	struct channel *ch;
 
 	rcu_read_lock();
-	cds_lfht_count_nodes(c->channels, &split1, &n, &split2);
+	cds_lfht_count_nodes(c->channels.ht, &split1, &n, &split2);
 	rcu_read_unlock();
-	cds_list_for_each_entry(ch, &c->unlinked_channels, unlinked_node)
+	cds_list_for_each_entry(ch, &c->channels.unlinked, unlinked_node)
 		n++;
 	return n;
 }
@@ -236,11 +242,7 @@ bool channel_tryget(struct channel *ch)
 /* Cmd-loop callback of the last put. */
 static void channel_free_cb(void *arg)
 {
-	struct channel *ch = arg;
-	struct consumer *c = ch->c;
-
-	channel_free_now(ch);
-	consumer_check_quit(c);
+	channel_free_now(arg);
 }
 
 /* See channel.h. */
@@ -279,11 +281,20 @@ void channel_set_chunk(struct channel *ch, struct chunk *chunk)
 void channel_free_now(struct channel *ch)
 {
 	struct consumer *c = ch->c;
+
+	channel_destroy(ch);
+	c->channels.freed(c);
+}
+
+/* Leave the table (after a grace period), free the private streams, then ch. */
+static void channel_destroy(struct channel *ch)
+{
+	struct consumer *c = ch->c;
 	struct stream *s, *tmp;
 
 	if (ch->in_table) {
 		rcu_read_lock();
-		cds_lfht_del(c->channels, &ch->node);
+		cds_lfht_del(c->channels.ht, &ch->node);
 		rcu_read_unlock();
 		ch->in_table = false;
 		uatomic_dec(&c->st_channels);
@@ -314,4 +325,38 @@ void channel_free_now(struct channel *ch)
 	rb_channel_destroy(ch->rbc);
 	mdcache_destroy(ch->cache);
 	free(ch);
+}
+
+/* Streams of a hand-off that never happened go back to their channel. */
+static void handoff_give_back(struct xop *x)
+{
+	struct channel_handoff *h = xop_of(x, struct channel_handoff);
+	struct stream *s, *tmp;
+
+	cds_list_for_each_entry_safe(s, tmp, &h->streams, node) {
+		cds_list_del(&s->node);
+		cds_list_add_tail(&s->node, &h->ch->private_streams);
+		h->ch->dispatched = false;
+		/* the cmd loop's own reference keeps the channel */
+		uatomic_dec(&h->ch->refcount);
+	}
+}
+
+/* See channel.h. */
+struct channel_handoff *channel_handoff_new(struct channel *ch, const char *name, xop_fn done)
+{
+	struct channel_handoff *h = xop_new(ch->c, struct channel_handoff, name, done);
+	struct stream *s, *tmp;
+
+	if (!h)
+		return NULL;
+	h->x.release = handoff_give_back;
+	h->ch = ch;
+	CDS_INIT_LIST_HEAD(&h->streams);
+	cds_list_for_each_entry_safe(s, tmp, &ch->private_streams, node) {
+		cds_list_del(&s->node);
+		cds_list_add_tail(&s->node, &h->streams);
+		channel_get(ch);
+	}
+	return h;
 }

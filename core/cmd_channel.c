@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * cmd_channel.c - ASK_CHANNEL_CREATION, GET_CHANNEL, DESTROY_CHANNEL and the
- * channel hang-up watch (spec §3.5-3.7, §5.1), cmd loop.
+ * channel hang-up watch (spec §3.5-3.7, §5.1), cmd loop.  GET_CHANNEL hands
+ * the streams to the data loop (data_stream.c).
  */
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <urcu/uatomic.h>
 
-#include "channel.h"
+#include "cmd_channel.h"
 #include "conn.h"
+#include "consumer_priv.h"
+#include "data_stream.h"
 #include "log.h"
-#include "stream.h"
 #include "wire.h"
 
 /* Send the ASK reply STC(code, key, count); non-zero codes count as errors. */
@@ -20,10 +23,8 @@ static void reply_ask(struct consumer *c, int32_t code, uint64_t key, uint32_t c
 	struct reply_channel rc = { .code = code, .key = key, .stream_count = count };
 	uint8_t b[WIRE_STATUS_CHANNEL_SIZE];
 
-	if (code)
-		consumer_count_error(c);
 	wire_encode_status_channel(&rc, b);
-	conn_send(c->conn, b, sizeof(b));
+	conn_reply(c->conn, code, b, sizeof(b));
 }
 
 /* Create every stream of a new channel, opening outputs when monitored with a chunk. */
@@ -51,7 +52,6 @@ static int create_streams(struct channel *ch, struct chunk *chunk, uint32_t *cou
 			return -ENOMEM;
 		}
 		cds_list_add_tail(&s->node, &ch->private_streams);
-		ch->nr_private++;
 		(*count)++;
 		if (ch->metadata)
 			ch->md_stream = s;
@@ -151,48 +151,6 @@ fail:
 	reply_ask(c, CONSUMER_CHANNEL_FAIL, 0, 0);
 }
 
-/*
- * Data loop: close our copies of the stream wakeup fds (streams handed over
- * later do it at dispatch, seeing `released`), then drop the cmd ref.
- */
-static void channel_hup_data(void *arg)
-{
-	struct channel *ch = arg;
-	struct stream *s, *tmp;
-
-	ch->released = true;
-	cds_list_for_each_entry_safe(s, tmp, &ch->c->data_streams, node)
-		if (s->chan == ch)
-			data_stream_release(s);
-	channel_put(ch);
-}
-
-/*
- * See consumer_priv.h.  Everyone released the channel (§5.1), or the session
- * daemon destroyed it: close our copies of the stream wakeup fds (on the loop
- * owning the streams) so that the streams hang up too, and drop the cmd
- * loop's ref.  Private streams are freed with the channel, so a failed close
- * of theirs changes nothing.
- */
-void channel_release(struct channel *ch)
-{
-	struct stream *s;
-
-	if (ch->hup_src) {
-		loop_remove(ch->c->env.cmd_loop, ch->hup_src);
-		ch->hup_src = NULL;
-	}
-	if (ch->cmd_ref_dropped)
-		return;
-	ch->cmd_ref_dropped = true;
-	cds_list_for_each_entry(s, &ch->private_streams, node)
-		rb_stream_close_wakeup_fd(s->rbs);
-	if (ch->monitor && ch->dispatched &&
-	    loop_post(ch->c->env.data_loop, "channel hang-up", channel_hup_data, ch) == 0)
-		return;
-	channel_put(ch);
-}
-
 /* Channel wait fd event (cmd loop). */
 static void channel_hup(void *arg, int fd, unsigned int events)
 {
@@ -202,23 +160,22 @@ static void channel_hup(void *arg, int fd, unsigned int events)
 	if (!(events & (LOOP_HUP | LOOP_ERR)))
 		return;
 	DBG("channel %" PRIu64 " hung up", ch->key);
-	channel_release(ch);
+	data_channel_release(ch);
 }
 
 /* The data loop took the streams: final status. */
 static void done_get(struct xop *x)
 {
-	conn_reply_status(x->c->conn, CONSUMER_SUCCESS);
-	conn_resume(x->c->conn);
+	conn_finish(x->c->conn, CONSUMER_SUCCESS);
 }
 
 /* GET_CHANNEL: hand the objects to the session daemon, then the streams to the data loop. */
 void cmd_get_channel(struct consumer *c, const struct cmd *cmd)
 {
 	struct channel *ch = channel_lookup(c, cmd->u.channel.key);
+	struct channel_handoff *h;
 	struct stream *s;
 	enum rb_status st;
-	struct xop *x;
 	int sock;
 
 	/* A released channel (cmd ref gone) must not gain stream refs again. */
@@ -267,13 +224,10 @@ void cmd_get_channel(struct consumer *c, const struct cmd *cmd)
 		return;
 	}
 	/* Reply once the data loop owns the streams, so later commands see them. */
-	x = xop_new(c, "GET_CHANNEL hand-off", done_get);
-	if (x) {
-		data_streams_dispatch(ch, x);
-		if (xop_start(x, c->env.data_loop, data_streams_dispatch_cb) == 0) {
-			conn_pause(c->conn);
-			return;
-		}
+	h = channel_handoff_new(ch, "GET_CHANNEL hand-off", done_get);
+	if (h && xop_start(&h->x, c->env.data_loop, data_streams_dispatch_cb) == 0) {
+		conn_pause(c->conn);
+		return;
 	}
 	ERR("GET_CHANNEL %" PRIu64 ": streams not handed to the data loop", ch->key);
 	conn_reply_status(c->conn, CONSUMER_FATAL);
@@ -288,7 +242,6 @@ void cmd_destroy_channel(struct consumer *c, const struct cmd *cmd)
 		DBG("DESTROY_CHANNEL: unknown key %" PRIu64, cmd->u.channel.key);
 	} else if (!ch->dispatched && uatomic_read(&ch->refcount) == 1) {
 		channel_free_now(ch);
-		consumer_check_quit(c);
 	} else if (ch->metadata) {
 		/* As CLOSE_METADATA: without the poll pipe's hang-up the stream never goes. */
 		if (ch->poll_wr >= 0) {
@@ -297,7 +250,7 @@ void cmd_destroy_channel(struct consumer *c, const struct cmd *cmd)
 		}
 		channel_drop_cmd_ref(ch);
 	} else {
-		channel_release(ch);
+		data_channel_release(ch);
 	}
 	conn_reply_status(c->conn, CONSUMER_SUCCESS);
 }

@@ -6,8 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "channel.h"
+#include "cmd_chunk.h"
 #include "conn.h"
+#include "consumer_priv.h"
 #include "log.h"
 #include "wire.h"
 
@@ -90,10 +91,8 @@ static void reply_close(struct consumer *c, int32_t code)
 {
 	uint8_t b[WIRE_CLOSE_CHUNK_HEADER_SIZE + 1] = { 0 };
 
-	if (code)
-		consumer_count_error(c);
 	wire_encode_close_chunk_header(code, 1, b);
-	conn_send(c->conn, b, sizeof(b));
+	conn_reply(c->conn, code, b, sizeof(b));
 }
 
 /*

@@ -7,27 +7,29 @@
  * stream has written the pushed bytes out: the reply waits on a cmd-loop
  * wait that the cache's waiter callback wakes (from the metadata loop).
  */
+#include <errno.h>
 #include <unistd.h>
 
 #include <urcu/uatomic.h>
 
-#include "channel.h"
+#include "cmd_metadata.h"
 #include "conn.h"
+#include "consumer_priv.h"
 #include "log.h"
 #include "metadata_req.h"
+#include "metadata_stream.h"
 
 /* The metadata loop took the stream: reply. */
 static void done_setup(struct xop *x)
 {
-	conn_reply_status(x->c->conn, CONSUMER_SUCCESS);
-	conn_resume(x->c->conn);
+	conn_finish(x->c->conn, CONSUMER_SUCCESS);
 }
 
 /* SETUP_METADATA: hand the metadata stream to the metadata loop. */
 void cmd_setup_metadata(struct consumer *c, const struct cmd *cmd)
 {
 	struct channel *ch = channel_lookup(c, cmd->u.channel.key);
-	struct xop *x;
+	struct channel_handoff *h;
 	int ret;
 
 	if (!ch || !ch->metadata) {
@@ -56,11 +58,11 @@ void cmd_setup_metadata(struct consumer *c, const struct cmd *cmd)
 		return;
 	}
 	ret = mdcache_stream_open(ch->cache);
-	x = ret ? NULL : xop_new(c, "SETUP_METADATA hand-off", done_setup);
-	if (x) {
-		metadata_stream_dispatch(ch, x);
+	h = ret ? NULL : channel_handoff_new(ch, "SETUP_METADATA hand-off", done_setup);
+	if (h) {
+		ch->dispatched = true;
 		/* Reply once the metadata loop owns the stream. */
-		if (xop_start(x, c->env.metadata_loop, metadata_stream_dispatch_cb) == 0) {
+		if (xop_start(&h->x, c->env.metadata_loop, metadata_stream_dispatch_cb) == 0) {
 			conn_pause(c->conn);
 			return;
 		}
@@ -92,8 +94,7 @@ static void push_reply_cb(void *arg)
 			code = CONSUMER_ERROR_METADATA;
 		}
 	}
-	conn_reply_status(c->conn, code);
-	conn_resume(c->conn);
+	conn_finish(c->conn, code);
 }
 
 /* mdcache waiter callback (any loop): record how the wait ended, wake the cmd loop. */
@@ -140,7 +141,7 @@ static bool push_unreachable(struct consumer *c)
 	return true;
 }
 
-/* See consumer_priv.h (cmd loop). */
+/* See cmd_metadata.h. */
 void cmd_push_recheck(struct consumer *c)
 {
 	if (!c->push_src || !c->push_cache || !push_unreachable(c))

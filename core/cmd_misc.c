@@ -7,13 +7,16 @@
  * the socket (so the session daemon stays in step) and fails with FATAL;
  * DESTROY_RELAYD answers RELAYD_FAIL (no such pair).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <urcu/uatomic.h>
 
+#include "cmd_misc.h"
 #include "conn.h"
+#include "consumer_priv.h"
 #include "log.h"
 
 /* INIT: remember the session daemon's uuid; a second INIT is ALREADY_SET. */

@@ -10,11 +10,11 @@
  */
 #include <stdlib.h>
 
-#include "channel.h"
+#include "cmd_snapshot.h"
 #include "conn.h"
+#include "consumer_priv.h"
 #include "log.h"
 #include "metadata_req.h"
-#include "stream.h"
 #include "stream_snapshot.h"
 
 /* Data channel: every private stream into <pathname>/<stream> of the current chunk. */
@@ -98,8 +98,7 @@ static void snapshot_md_done(struct consumer *c, void *arg, int32_t code)
 	} else {
 		code = snapshot_metadata_write(ch);
 	}
-	conn_reply_status(c->conn, code);
-	conn_resume(c->conn);
+	conn_finish(c->conn, code);
 }
 
 /* SNAPSHOT_CHANNEL: ST(0), 119 unknown channel, 122 failure. */
@@ -139,7 +138,6 @@ void cmd_snapshot_channel(struct consumer *c, const struct cmd *cmd)
 	conn_pause(c->conn);
 	if (metadata_req_submit(c->mreq, ch->key, false, snapshot_md_done, sm)) {
 		free(sm);
-		conn_reply_status(c->conn, CONSUMER_SNAPSHOT_FAILED);
-		conn_resume(c->conn);
+		conn_finish(c->conn, CONSUMER_SNAPSHOT_FAILED);
 	}
 }

@@ -6,58 +6,112 @@
  * §3.9-3.13, §3.15).
  *
  * The handler runs on the cmd loop, posts the stream work to the owner loop
- * (xop) and pauses the command connection; the owner wakes the cmd loop,
- * which sends the reply and resumes reading.
+ * as a typed operation (xop.h) and pauses the command connection; the owner
+ * wakes the cmd loop, which sends the reply and resumes reading.  An
+ * operation on one channel holds a reference on it, so the owner loop can
+ * walk that channel's own stream list.
  */
-#include "channel.h"
+#include "cmd_stream_ops.h"
 #include "conn.h"
+#include "consumer_priv.h"
+#include "data_stream.h"
 #include "log.h"
-#include "stream.h"
+#include "metadata_stream.h"
 #include "wire.h"
 
-/* Common completion: reply ST(x->code) and resume. */
+/* FLUSH, CLEAR_QUIESCENT, CLEAR, ROTATE: work on the streams of one channel. */
+struct channel_op {
+	struct xop x;
+	struct channel *ch;                /* ref, dropped once the op completed */
+	int32_t status;                    /* the reply */
+};
+
+/* ROTATE_CHANNEL: a channel_op that moves the streams to another chunk. */
+struct rotate_op {
+	struct channel_op op;
+	struct chunk *target;              /* ref, or NULL: rotate to no chunk */
+};
+
+/* DATA_PENDING: about every data stream of a session. */
+struct pending_op {
+	struct xop x;
+	uint64_t session_id;
+	bool pending;                      /* a stream holds a readable sub-buffer */
+};
+
+/* DISCARDED_EVENTS / LOST_PACKETS: the channel's running total. */
+struct stats_op {
+	struct xop x;
+	struct channel *ch;                /* ref, dropped once the op completed */
+	bool lost;                         /* LOST_PACKETS, else DISCARDED_EVENTS */
+	uint64_t total;
+};
+
+/* Common completion: reply ST(status), resume, drop the channel. */
 static void done_status(struct xop *x)
 {
-	conn_reply_status(x->c->conn, x->code);
-	conn_resume(x->c->conn);
+	struct channel_op *op = xop_of(x, struct channel_op);
+
+	conn_finish(x->c->conn, op->status);
+	channel_put(op->ch);
 }
 
-/* Start x on the data loop with the connection paused; ST(fail) if impossible. */
-static void run_on_data(struct consumer *c, struct xop *x, loop_fn fn, int32_t fail)
+/*
+ * Start op (a channel_op, or a struct that begins with one; NULL when it
+ * found no memory) on `loop` with a reference on ch; the connection waits
+ * for its reply.  ST(fail) when it cannot start.  A channel whose last
+ * reference went meanwhile has no stream left to work on: ST(0).
+ */
+static void start_channel_op(struct consumer *c, struct channel_op *op, struct channel *ch,
+			     struct loop *loop, loop_fn fn, int32_t fail)
 {
-	if (!x || xop_start(x, c->env.data_loop, fn)) {
-		conn_reply_status(c->conn, fail);
-		return;
+	int32_t code = fail;
+
+	if (op && !channel_tryget(ch)) {
+		xop_free(&op->x);
+		code = CONSUMER_SUCCESS;
+	} else if (op) {
+		op->ch = ch;
+		if (xop_start(&op->x, loop, fn) == 0) {
+			conn_pause(c->conn);
+			return;
+		}
+		channel_put(ch);
 	}
-	conn_pause(c->conn);
+	conn_reply_status(c->conn, code);
+}
+
+/* A new channel_op replying ST(status) on completion; NULL on ENOMEM. */
+static struct channel_op *status_op_new(struct consumer *c, const char *name)
+{
+	return xop_new(c, struct channel_op, name, done_status);
 }
 
 /* ---- FLUSH_CHANNEL ---- */
 
 static void flush_data(void *arg)
 {
-	struct xop *x = arg;
+	struct channel_op *op = xop_of(arg, struct channel_op);
 	struct stream *s, *tmp;
 
-	cds_list_for_each_entry_safe(s, tmp, &x->c->data_streams, node) {
-		if (s->chan->key != x->key || s->quiescent)
+	cds_list_for_each_entry_safe(s, tmp, &op->ch->data_streams, chan_node) {
+		if (s->quiescent)
 			continue;
 		if (rb_flush(s->rbs, false) != RB_OK) {
-			ERR("FLUSH_CHANNEL %" PRIu64 ": flush of %s failed", x->key, s->name);
-			x->code = CONSUMER_ERR_BUFFER_FLUSH_FAILED;
+			ERR("FLUSH_CHANNEL %" PRIu64 ": flush of %s failed", op->ch->key, s->name);
+			op->status = CONSUMER_ERR_BUFFER_FLUSH_FAILED;
 			continue;
 		}
 		s->quiescent = true;
 		data_stream_consume(s);
 	}
-	xop_complete(x);
+	xop_complete(&op->x);
 }
 
 /* FLUSH_CHANNEL: final flush of every non-quiescent stream; 59 unknown. */
 void cmd_flush_channel(struct consumer *c, const struct cmd *cmd)
 {
 	struct channel *ch = channel_lookup(c, cmd->u.channel.key);
-	struct xop *x;
 
 	if (!ch) {
 		ERR("FLUSH_CHANNEL: unknown channel %" PRIu64, cmd->u.channel.key);
@@ -68,23 +122,20 @@ void cmd_flush_channel(struct consumer *c, const struct cmd *cmd)
 		conn_reply_status(c->conn, CONSUMER_SUCCESS);
 		return;
 	}
-	x = xop_new(c, "FLUSH_CHANNEL", done_status);
-	if (x)
-		x->key = ch->key;
-	run_on_data(c, x, flush_data, CONSUMER_ERR_BUFFER_FLUSH_FAILED);
+	start_channel_op(c, status_op_new(c, "FLUSH_CHANNEL"), ch, c->env.data_loop, flush_data,
+			 CONSUMER_ERR_BUFFER_FLUSH_FAILED);
 }
 
 /* ---- CLEAR_QUIESCENT_CHANNEL ---- */
 
 static void clear_quiescent_data(void *arg)
 {
-	struct xop *x = arg;
+	struct channel_op *op = xop_of(arg, struct channel_op);
 	struct stream *s;
 
-	cds_list_for_each_entry(s, &x->c->data_streams, node)
-		if (s->chan->key == x->key)
-			s->quiescent = false;
-	xop_complete(x);
+	cds_list_for_each_entry(s, &op->ch->data_streams, chan_node)
+		s->quiescent = false;
+	xop_complete(&op->x);
 }
 
 /* CLEAR_QUIESCENT_CHANNEL: streams may be flushed again; 59 unknown. */
@@ -92,7 +143,6 @@ void cmd_clear_quiescent(struct consumer *c, const struct cmd *cmd)
 {
 	struct channel *ch = channel_lookup(c, cmd->u.channel.key);
 	struct stream *s;
-	struct xop *x;
 
 	if (!ch) {
 		ERR("CLEAR_QUIESCENT_CHANNEL: unknown channel %" PRIu64, cmd->u.channel.key);
@@ -105,10 +155,8 @@ void cmd_clear_quiescent(struct consumer *c, const struct cmd *cmd)
 		conn_reply_status(c->conn, CONSUMER_SUCCESS);
 		return;
 	}
-	x = xop_new(c, "CLEAR_QUIESCENT_CHANNEL", done_status);
-	if (x)
-		x->key = ch->key;
-	run_on_data(c, x, clear_quiescent_data, CONSUMER_ERR_UST_CHAN_NOT_FOUND);
+	start_channel_op(c, status_op_new(c, "CLEAR_QUIESCENT_CHANNEL"), ch, c->env.data_loop,
+			 clear_quiescent_data, CONSUMER_ERR_UST_CHAN_NOT_FOUND);
 }
 
 /* ---- CLEAR_CHANNEL ---- */
@@ -126,13 +174,13 @@ static int clear_one(struct stream *s)
 /* Data loop: flush and clear every stream of the channel. */
 static void clear_data(void *arg)
 {
-	struct xop *x = arg;
+	struct channel_op *op = xop_of(arg, struct channel_op);
 	struct stream *s;
 
-	cds_list_for_each_entry(s, &x->c->data_streams, node)
-		if (s->chan->key == x->key && clear_one(s))
-			x->code = CONSUMER_FATAL;
-	xop_complete(x);
+	cds_list_for_each_entry(s, &op->ch->data_streams, chan_node)
+		if (clear_one(s))
+			op->status = CONSUMER_FATAL;
+	xop_complete(&op->x);
 }
 
 /* CLEAR_CHANNEL: data streams flushed and cleared; metadata no-op; 119 unknown. */
@@ -140,7 +188,6 @@ void cmd_clear_channel(struct consumer *c, const struct cmd *cmd)
 {
 	struct channel *ch = channel_lookup(c, cmd->u.channel.key);
 	struct stream *s;
-	struct xop *x;
 	int32_t code = CONSUMER_SUCCESS;
 
 	if (!ch) {
@@ -159,10 +206,8 @@ void cmd_clear_channel(struct consumer *c, const struct cmd *cmd)
 		conn_reply_status(c->conn, code);
 		return;
 	}
-	x = xop_new(c, "CLEAR_CHANNEL", done_status);
-	if (x)
-		x->key = ch->key;
-	run_on_data(c, x, clear_data, CONSUMER_FATAL);
+	start_channel_op(c, status_op_new(c, "CLEAR_CHANNEL"), ch, c->env.data_loop, clear_data,
+			 CONSUMER_FATAL);
 }
 
 /* ---- OPEN_CHANNEL_PACKETS ---- */
@@ -192,30 +237,39 @@ void cmd_open_channel_packets(struct consumer *c, const struct cmd *cmd)
 
 /* ---- DATA_PENDING ---- */
 
-static void done_pending(struct xop *x)
+/* Bare I32 reply: 1 while anything of the session is unwritten. */
+static void send_pending(struct consumer *c, bool pending)
 {
 	uint8_t b[WIRE_I32_SIZE];
 
-	wire_encode_i32(x->i32, b);
-	conn_send(x->c->conn, b, sizeof(b));
+	wire_encode_i32(pending ? 1 : 0, b);
+	conn_send(c->conn, b, sizeof(b));
+}
+
+static void done_pending(struct xop *x)
+{
+	send_pending(x->c, xop_of(x, struct pending_op)->pending);
 	conn_resume(x->c->conn);
 }
 
-/* Data loop: does any stream of the session hold a readable sub-buffer? */
+/*
+ * Data loop: does any stream of the session hold a readable sub-buffer?  A
+ * session spans channels: the consumer-wide list is walked.
+ */
 static void pending_data(void *arg)
 {
-	struct xop *x = arg;
+	struct pending_op *op = xop_of(arg, struct pending_op);
 	struct stream *s;
 
-	cds_list_for_each_entry(s, &x->c->data_streams, node) {
-		if (x->i32 || s->chan->session_id != x->session_id)
+	cds_list_for_each_entry(s, &op->x.c->data_streams, node) {
+		if (op->pending || s->chan->session_id != op->session_id)
 			continue;
 		if (rb_get_next_subbuf(s->rbs) == RB_OK) {
-			x->i32 = 1;
+			op->pending = true;
 			rb_put_subbuf(s->rbs);
 		}
 	}
-	xop_complete(x);
+	xop_complete(&op->x);
 }
 
 struct pending_ctx {
@@ -241,23 +295,21 @@ static void pending_metadata(struct channel *ch, void *arg)
 void cmd_data_pending(struct consumer *c, const struct cmd *cmd)
 {
 	struct pending_ctx p = { .session_id = cmd->u.data_pending.session_id };
-	struct xop *x;
-	uint8_t b[WIRE_I32_SIZE];
+	struct pending_op *op;
 
 	channel_for_each(c, pending_metadata, &p);
 	if (!p.pending) {
-		x = xop_new(c, "DATA_PENDING", done_pending);
-		if (x) {
-			x->session_id = p.session_id;
-			if (xop_start(x, c->env.data_loop, pending_data) == 0) {
+		op = xop_new(c, struct pending_op, "DATA_PENDING", done_pending);
+		if (op) {
+			op->session_id = p.session_id;
+			if (xop_start(&op->x, c->env.data_loop, pending_data) == 0) {
 				conn_pause(c->conn);
 				return;
 			}
 		}
 		p.pending = true; /* cannot tell: let the session daemon ask again */
 	}
-	wire_encode_i32(p.pending ? 1 : 0, b);
-	conn_send(c->conn, b, sizeof(b));
+	send_pending(c, p.pending);
 }
 
 /* ---- DISCARDED_EVENTS / LOST_PACKETS ---- */
@@ -271,24 +323,26 @@ static void send_u64(struct consumer *c, uint64_t v)
 	conn_send(c->conn, b, sizeof(b));
 }
 
-static void done_u64(struct xop *x)
+static void done_stats(struct xop *x)
 {
-	send_u64(x->c, x->u64);
+	struct stats_op *op = xop_of(x, struct stats_op);
+
+	send_u64(x->c, op->total);
 	conn_resume(x->c->conn);
-	channel_put(x->ch);
+	channel_put(op->ch);
 }
 
 /* Data loop: the channel's total: streams gone plus streams alive. */
 static void stats_data(void *arg)
 {
-	struct xop *x = arg;
+	struct stats_op *op = xop_of(arg, struct stats_op);
+	struct channel *ch = op->ch;
 	struct stream *s;
 
-	x->u64 = x->flag ? x->ch->dead_lost : x->ch->dead_discarded;
-	cds_list_for_each_entry(s, &x->c->data_streams, node)
-		if (s->chan == x->ch)
-			x->u64 += x->flag ? s->stats.lost_packets : s->stats.discarded_events;
-	xop_complete(x);
+	op->total = op->lost ? ch->dead_lost : ch->dead_discarded;
+	cds_list_for_each_entry(s, &ch->data_streams, chan_node)
+		op->total += op->lost ? s->stats.lost_packets : s->stats.discarded_events;
+	xop_complete(&op->x);
 }
 
 /*
@@ -299,19 +353,18 @@ void cmd_channel_stats(struct consumer *c, const struct cmd *cmd)
 {
 	bool lost = cmd->type == CMD_LOST_PACKETS;
 	struct channel *ch = channel_lookup(c, cmd->u.stats.key);
-	struct xop *x;
+	struct stats_op *op;
 
 	if (!ch || ch->session_id != cmd->u.stats.session_id || ch->metadata ||
 	    !channel_tryget(ch)) {
 		send_u64(c, 0);
 		return;
 	}
-	x = xop_new(c, lost ? "LOST_PACKETS" : "DISCARDED_EVENTS", done_u64);
-	if (x) {
-		/* x->ch (no streams in flight) only names the channel; the ref is ours. */
-		x->ch = ch;
-		x->flag = lost;
-		if (xop_start(x, c->env.data_loop, stats_data) == 0) {
+	op = xop_new(c, struct stats_op, lost ? "LOST_PACKETS" : "DISCARDED_EVENTS", done_stats);
+	if (op) {
+		op->ch = ch;
+		op->lost = lost;
+		if (xop_start(&op->x, c->env.data_loop, stats_data) == 0) {
 			conn_pause(c->conn);
 			return;
 		}
@@ -322,57 +375,29 @@ void cmd_channel_stats(struct consumer *c, const struct cmd *cmd)
 
 /* ---- ROTATE_CHANNEL ---- */
 
-/*
- * Sample a data stream and set its rotate position (§3.11 steps 1-3);
- * s->rotate_chunk is set when it moves to a new chunk (step 4 applies).
- */
-static void rotate_sample(struct stream *s, struct chunk *target)
+/* The rotate_op a header belongs to. */
+static struct rotate_op *rotate_op_of(void *x)
 {
-	uint64_t produced = 0, consumed = 0, next_seq;
+	return caa_container_of(xop_of(x, struct channel_op), struct rotate_op, op);
+}
 
-	if (s->rotate_chunk)
-		chunk_put(s->rotate_chunk);
-	s->rotate_chunk = NULL;
-	if (s->chunk) {
-		bool active = s->opened_in_chunk;
+static void rotate_release(struct xop *x)
+{
+	struct rotate_op *r = rotate_op_of(x);
 
-		if (rb_snapshot_sample_positions(s->rbs) == RB_OK &&
-		    rb_snapshot_produced(s->rbs, &produced) == RB_OK &&
-		    rb_snapshot_consumed(s->rbs, &consumed) == RB_OK && produced != consumed)
-			active = true;
-		if (rb_flush(s->rbs, active) != RB_OK)
-			WARN("ROTATE: flush of %s failed", s->name);
-	}
-	produced = consumed = 0;
-	if (rb_snapshot(s->rbs) != RB_OK && rb_snapshot_sample_positions(s->rbs) != RB_OK)
-		WARN("ROTATE: sampling %s failed", s->name);
-	rb_snapshot_produced(s->rbs, &produced);
-	rb_snapshot_consumed(s->rbs, &consumed);
-	if (s->max_sb)
-		produced -= produced % s->max_sb;
-	if (produced < consumed)
-		produced = consumed;
-	next_seq = s->stats.last_seq_valid ? s->stats.last_seq + 1 : 0;
-	s->rotate_pos = next_seq + (s->max_sb ? (produced - consumed) / s->max_sb : 0);
-	s->rotate_pending = true;
-	/* The next chunk has no packet of this stream yet. */
-	s->opened_in_chunk = false;
-	if (target && target != s->chunk) {
-		chunk_ref(target);
-		s->rotate_chunk = target;
-	}
+	if (r->target)
+		chunk_put(r->target);
 }
 
 /* Data loop, after the reply: rotate ready streams (others rotate while consuming). */
 static void rotate_data_apply(void *arg)
 {
-	struct xop *x = arg;
+	struct channel_op *op = xop_of(arg, struct channel_op);
 	struct stream *s, *tmp;
 
-	cds_list_for_each_entry_safe(s, tmp, &x->c->data_streams, node)
-		if (s->chan->key == x->key)
-			data_stream_consume(s);
-	xop_complete(x);
+	cds_list_for_each_entry_safe(s, tmp, &op->ch->data_streams, chan_node)
+		data_stream_consume(s);
+	xop_complete(&op->x);
 }
 
 /*
@@ -383,50 +408,50 @@ static void rotate_data_apply(void *arg)
  */
 static void rotate_data_sample(void *arg)
 {
-	struct xop *x = arg;
+	struct rotate_op *r = rotate_op_of(arg);
+	struct channel *ch = r->op.ch;
 	struct stream *s;
 
-	cds_list_for_each_entry(s, &x->c->data_streams, node)
-		if (s->chan->key == x->key)
-			rotate_sample(s, x->chunk);
+	cds_list_for_each_entry(s, &ch->data_streams, chan_node)
+		stream_rotate_begin(s, r->target);
 	/* After the loop, as stock: no packet opens in a stream still being sampled. */
-	cds_list_for_each_entry(s, &x->c->data_streams, node)
-		if (s->chan->key == x->key && s->rotate_chunk &&
-		    stream_open_packet(s) == STREAM_PACKET_ERROR)
-			x->code = CONSUMER_ROTATION_FAIL;
-	xop_complete(x);
+	cds_list_for_each_entry(s, &ch->data_streams, chan_node)
+		if (s->rotate_chunk && stream_open_packet(s) == STREAM_PACKET_ERROR)
+			r->op.status = CONSUMER_ROTATION_FAIL;
+	xop_complete(&r->op.x);
 }
 
 /* Metadata loop: drain the metadata stream and move it to the target chunk. */
 static void rotate_metadata(void *arg)
 {
-	struct xop *x = arg;
-	struct stream *s;
+	struct rotate_op *r = rotate_op_of(arg);
 
-	cds_list_for_each_entry(s, &x->c->metadata_streams, node)
-		if (s->chan->key == x->key)
-			metadata_stream_rotate(s, x->chunk);
-	xop_complete(x);
+	if (r->op.ch->md_stream)
+		metadata_stream_rotate(r->op.ch->md_stream, r->target);
+	xop_complete(&r->op.x);
 }
 
-/* Completion of an operation nobody waits for. */
-static void done_nothing(struct xop *x)
+/* Completion of the apply step, which nobody waits for. */
+static void done_apply(struct xop *x)
 {
-	(void)x;
+	channel_put(xop_of(x, struct channel_op)->ch);
 }
 
 /* Reply after sampling, then rotate what is ready (and, later, the rest). */
 static void done_rotate(struct xop *x)
 {
-	struct xop *apply;
+	struct channel_op *op = xop_of(x, struct channel_op);
+	struct channel_op *apply;
 
-	conn_reply_status(x->c->conn, x->code);
-	conn_resume(x->c->conn);
-	apply = xop_new(x->c, "ROTATE_CHANNEL apply", done_nothing);
-	if (!apply)
-		return;
-	apply->key = x->key;
-	xop_start(apply, x->c->env.data_loop, rotate_data_apply);
+	conn_finish(x->c->conn, op->status);
+	/* The channel reference goes on to the apply step. */
+	apply = xop_new(x->c, struct channel_op, "ROTATE_CHANNEL apply", done_apply);
+	if (apply) {
+		apply->ch = op->ch;
+		if (xop_start(&apply->x, x->c->env.data_loop, rotate_data_apply) == 0)
+			return;
+	}
+	channel_put(op->ch);
 }
 
 /* ROTATE_CHANNEL: move the channel's streams to its current chunk (or none). */
@@ -434,7 +459,7 @@ void cmd_rotate_channel(struct consumer *c, const struct cmd *cmd)
 {
 	const struct cmd_rotate *r = &cmd->u.rotate;
 	struct channel *ch = channel_lookup(c, r->key);
-	struct xop *x;
+	struct rotate_op *op;
 
 	if (!ch) {
 		ERR("ROTATE_CHANNEL: unknown channel %" PRIu64, r->key);
@@ -451,20 +476,15 @@ void cmd_rotate_channel(struct consumer *c, const struct cmd *cmd)
 		conn_reply_status(c->conn, CONSUMER_SUCCESS);
 		return;
 	}
-	x = xop_new(c, "ROTATE_CHANNEL", ch->metadata ? done_status : done_rotate);
-	if (!x) {
-		conn_reply_status(c->conn, CONSUMER_ROTATION_FAIL);
-		return;
+	op = xop_new(c, struct rotate_op, "ROTATE_CHANNEL", ch->metadata ? done_status : done_rotate);
+	if (op) {
+		op->op.x.release = rotate_release;
+		if (ch->chunk) {
+			chunk_ref(ch->chunk);
+			op->target = ch->chunk;
+		}
 	}
-	x->key = ch->key;
-	if (ch->chunk) {
-		chunk_ref(ch->chunk);
-		x->chunk = ch->chunk;
-	}
-	if (xop_start(x, ch->metadata ? c->env.metadata_loop : c->env.data_loop,
-		      ch->metadata ? rotate_metadata : rotate_data_sample)) {
-		conn_reply_status(c->conn, CONSUMER_ROTATION_FAIL);
-		return;
-	}
-	conn_pause(c->conn);
+	start_channel_op(c, op ? &op->op : NULL, ch,
+			 ch->metadata ? c->env.metadata_loop : c->env.data_loop,
+			 ch->metadata ? rotate_metadata : rotate_data_sample, CONSUMER_ROTATION_FAIL);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * conn.c - the command-socket state machine (see conn.h).
+ * conn.c - the command-socket state machine (see conn.h), cmd loop; only
+ * the counters are read from other threads.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,7 +26,9 @@ enum conn_state {
 };
 
 struct conn {
-	struct consumer *c;
+	struct loop *loop;
+	const struct conn_ops *ops;
+	struct consumer *c;                /* handed to every callback */
 	int fd;
 	struct loop_source *src;
 	enum conn_state state;
@@ -38,50 +41,27 @@ struct conn {
 	size_t need;
 	uint64_t skip_left;                /* SKIP_BYTES: payload bytes still to discard */
 	uint8_t scratch[4096];             /* SKIP_BYTES: where discarded bytes land */
+	uint64_t commands;                 /* uatomic: messages read */
+	uint64_t errors;                   /* uatomic: replies with an error status */
 };
 
 static void conn_event(void *arg, int fd, unsigned int events);
 
-typedef void (*handler_fn)(struct consumer *c, const struct cmd *cmd);
-
-/* Handler of each decoded command type. */
-static const handler_fn handlers[CMD_TYPE_COUNT] = {
-	[CMD_INIT] = cmd_init,
-	[CMD_SET_MONITOR_PIPE] = cmd_set_monitor_pipe,
-	[CMD_ADD_RELAYD_SOCKET] = cmd_add_relayd_socket,
-	[CMD_DESTROY_RELAYD] = cmd_destroy_relayd,
-	[CMD_CREATE_TRACE_CHUNK] = cmd_create_trace_chunk,
-	[CMD_CLOSE_TRACE_CHUNK] = cmd_close_trace_chunk,
-	[CMD_TRACE_CHUNK_EXISTS] = cmd_trace_chunk_exists,
-	[CMD_ASK_CHANNEL] = cmd_ask_channel,
-	[CMD_GET_CHANNEL] = cmd_get_channel,
-	[CMD_DESTROY_CHANNEL] = cmd_destroy_channel,
-	[CMD_SETUP_METADATA] = cmd_setup_metadata,
-	[CMD_PUSH_METADATA] = cmd_push_metadata,
-	[CMD_CLOSE_METADATA] = cmd_close_metadata,
-	[CMD_FLUSH_CHANNEL] = cmd_flush_channel,
-	[CMD_CLEAR_QUIESCENT_CHANNEL] = cmd_clear_quiescent,
-	[CMD_CLEAR_CHANNEL] = cmd_clear_channel,
-	[CMD_OPEN_CHANNEL_PACKETS] = cmd_open_channel_packets,
-	[CMD_DATA_PENDING] = cmd_data_pending,
-	[CMD_DISCARDED_EVENTS] = cmd_channel_stats,
-	[CMD_LOST_PACKETS] = cmd_channel_stats,
-	[CMD_SNAPSHOT_CHANNEL] = cmd_snapshot_channel,
-	[CMD_ROTATE_CHANNEL] = cmd_rotate_channel,
-};
-
 /* See conn.h. */
-int conn_create(struct consumer *c, int fd, struct conn **out)
+int conn_create(struct loop *loop, int fd, const struct conn_ops *ops, struct consumer *c,
+		struct conn **out)
 {
 	struct conn *conn = calloc(1, sizeof(*conn));
 	int ret;
 
 	if (!conn)
 		return -ENOMEM;
+	conn->loop = loop;
+	conn->ops = ops;
 	conn->c = c;
 	conn->fd = fd;
 	conn->state = CONN_READ_MSG;
-	ret = loop_add_fd(c->env.cmd_loop, fd, "sessiond command", conn_event, conn, &conn->src);
+	ret = loop_add_fd(loop, fd, "sessiond command", conn_event, conn, &conn->src);
 	if (ret) {
 		free(conn);
 		return ret;
@@ -96,7 +76,7 @@ void conn_destroy(struct conn *conn)
 	if (!conn)
 		return;
 	if (conn->src)
-		loop_remove(conn->c->env.cmd_loop, conn->src);
+		loop_remove(conn->loop, conn->src);
 	if (conn->fd >= 0)
 		close(conn->fd);
 	free(conn->payload);
@@ -107,13 +87,13 @@ void conn_destroy(struct conn *conn)
 static void conn_close(struct conn *conn)
 {
 	if (conn->src) {
-		loop_remove(conn->c->env.cmd_loop, conn->src);
+		loop_remove(conn->loop, conn->src);
 		conn->src = NULL;
 	}
 	conn->state = CONN_CLOSED;
 	free(conn->payload);
 	conn->payload = NULL;
-	consumer_begin_quit(conn->c);
+	conn->ops->closed(conn->c);
 }
 
 /* See conn.h. */
@@ -154,7 +134,7 @@ void conn_pause(struct conn *conn)
 	if (conn->state == CONN_CLOSED)
 		return;
 	if (conn->src) {
-		loop_remove(conn->c->env.cmd_loop, conn->src);
+		loop_remove(conn->loop, conn->src);
 		conn->src = NULL;
 	}
 	conn->state = CONN_PAUSED;
@@ -167,7 +147,7 @@ void conn_resume(struct conn *conn)
 		return;
 	conn->state = CONN_READ_MSG;
 	conn->have = 0;
-	if (loop_add_fd(conn->c->env.cmd_loop, conn->fd, "sessiond command", conn_event, conn,
+	if (loop_add_fd(conn->loop, conn->fd, "sessiond command", conn_event, conn,
 			&conn->src)) {
 		ERR("cannot watch the command socket again; quitting");
 		conn->src = NULL;
@@ -192,20 +172,41 @@ int conn_send(struct conn *conn, const void *buf, size_t len)
 }
 
 /* See conn.h. */
+int conn_reply(struct conn *conn, int32_t code, const void *buf, size_t len)
+{
+	if (code != 0)
+		uatomic_inc(&conn->errors);
+	return conn_send(conn, buf, len);
+}
+
+/* See conn.h. */
 int conn_reply_status(struct conn *conn, int32_t code)
 {
 	uint8_t b[WIRE_STATUS_SIZE];
 
-	if (code != 0)
-		consumer_count_error(conn->c);
 	wire_encode_status(code, b);
-	return conn_send(conn, b, sizeof(b));
+	return conn_reply(conn, code, b, sizeof(b));
+}
+
+/* See conn.h. */
+void conn_finish(struct conn *conn, int32_t code)
+{
+	conn_reply_status(conn, code);
+	conn_resume(conn);
+}
+
+/* See conn.h. */
+void conn_get_counts(struct conn *conn, uint64_t *commands, uint64_t *errors)
+{
+	*commands = uatomic_read(&conn->commands);
+	*errors = uatomic_read(&conn->errors);
 }
 
 /*
  * A message that does not decode: answer in the shape its cmd_type expects,
  * so the session daemon stays in step.  Unknown types get ST(125): stock
  * sends nothing there and would leave the session daemon waiting forever.
+ * Every such answer counts as an error: `code` is the status it stands for.
  */
 static void reply_decode_error(struct conn *conn, int err)
 {
@@ -221,28 +222,25 @@ static void reply_decode_error(struct conn *conn, int err)
 	switch (type) {
 	case WIRE_CMD_DATA_PENDING:
 		wire_encode_i32(0, b);
-		conn_send(conn, b, WIRE_I32_SIZE);
-		consumer_count_error(conn->c);
+		conn_reply(conn, code, b, WIRE_I32_SIZE);
 		return;
 	case WIRE_CMD_DISCARDED_EVENTS:
 	case WIRE_CMD_LOST_PACKETS:
 		wire_encode_u64(0, b);
-		conn_send(conn, b, WIRE_U64_SIZE);
-		consumer_count_error(conn->c);
+		conn_reply(conn, code, b, WIRE_U64_SIZE);
 		return;
 	case WIRE_CMD_ASK_CHANNEL_CREATION:
 		memcpy(&key, conn->msg + WIRE_OFF_ASK_KEY, sizeof(key));
 		rc.key = key;
 		wire_encode_status_channel(&rc, b);
-		conn_send(conn, b, WIRE_STATUS_CHANNEL_SIZE);
-		consumer_count_error(conn->c);
+		conn_reply(conn, rc.code, b, WIRE_STATUS_CHANNEL_SIZE);
 		return;
 	case WIRE_CMD_CLOSE_TRACE_CHUNK: {
 		uint8_t h[WIRE_CLOSE_CHUNK_HEADER_SIZE + 1] = { 0 };
 
-		wire_encode_close_chunk_header(CONSUMER_CLOSE_TRACE_CHUNK_FAILED, 1, h);
-		conn_send(conn, h, sizeof(h));
-		consumer_count_error(conn->c);
+		code = CONSUMER_CLOSE_TRACE_CHUNK_FAILED;
+		wire_encode_close_chunk_header(code, 1, h);
+		conn_reply(conn, code, h, sizeof(h));
 		return;
 	}
 	case WIRE_CMD_GET_CHANNEL: code = CONSUMER_CHAN_NOT_FOUND; break;
@@ -269,15 +267,10 @@ static void conn_dispatch(struct conn *conn)
 	int ret;
 
 	conn->have = 0;
-	uatomic_inc(&conn->c->st_commands);
+	uatomic_inc(&conn->commands);
 	ret = wire_decode(conn->msg, &conn->cmd);
-	if (ret || conn->cmd.type <= CMD_INVALID || conn->cmd.type >= CMD_TYPE_COUNT ||
-	    !handlers[conn->cmd.type]) {
+	if (ret || !conn->ops->command(conn->c, &conn->cmd))
 		reply_decode_error(conn, ret ? ret : WIRE_ERR_UNKNOWN_CMD);
-		return;
-	}
-	DBG("command %s", wire_cmd_name(conn->cmd.type));
-	handlers[conn->cmd.type](conn->c, &conn->cmd);
 }
 
 /* Readable command socket: one non-blocking step of the state machine. */

@@ -15,22 +15,39 @@
  *   PAUSED       a reply is pending (deferred completion): the socket is not
  *                watched until conn_resume().
  * Replies are small and sent with the blocking exact-size helpers.
- * End of stream (or a socket error) in any reading state starts the quit
- * sequence (consumer_begin_quit).
+ * Decoded commands go to ops->command; end of stream (or a socket error) in
+ * any reading state goes to ops->closed.  The connection counts the
+ * commands it read and the replies carrying an error status.
  */
 #ifndef SLUICE_CORE_CONN_H
 #define SLUICE_CORE_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "consumer_priv.h"
+#include "cmd.h"
+#include "loop.h"
+
+struct conn;
+struct consumer;
+
+struct conn_ops {
+	/* Handle a decoded command; false when no handler knows its type. */
+	bool (*command)(struct consumer *c, const struct cmd *cmd);
+	/* The session daemon is gone: no command will come any more. */
+	void (*closed)(struct consumer *c);
+};
 
 typedef void (*conn_fd_fn)(struct consumer *c, int fd);
 typedef void (*conn_bytes_fn)(struct consumer *c, uint8_t *buf, size_t len);
 
-/* Start watching `fd` (owned from now on).  0 / -errno. */
-int conn_create(struct consumer *c, int fd, struct conn **out);
+/*
+ * Start watching `fd` on `loop` (the fd is owned from now on); every
+ * callback gets `c`.  0 / -errno.
+ */
+int conn_create(struct loop *loop, int fd, const struct conn_ops *ops, struct consumer *c,
+		struct conn **out);
 /* Stop and free; closes the socket.  NULL is a no-op. */
 void conn_destroy(struct conn *conn);
 
@@ -43,8 +60,8 @@ void conn_expect_fd(struct conn *conn, conn_fd_fn fn);
 int conn_expect_bytes(struct conn *conn, size_t len, conn_bytes_fn fn);
 /*
  * The next `len` (> 0) bytes are to be read and dropped without allocating
- * them; then fn(c, NULL, 0) runs (on EOF first, the quit sequence starts
- * instead and fn never runs).
+ * them; then fn(c, NULL, 0) runs (on EOF first, ops->closed runs instead
+ * and fn never does).
  */
 void conn_skip_bytes(struct conn *conn, uint64_t len, conn_bytes_fn fn);
 /* Reply pending: stop reading until conn_resume(). */
@@ -54,9 +71,16 @@ void conn_resume(struct conn *conn);
 /* The socket (GET_CHANNEL writes the object stream on it). */
 int conn_fd(const struct conn *conn);
 
-/* Blocking replies.  Return 0 or -errno (logged). */
+/* Blocking sends.  Return 0 or -errno (logged). */
 int conn_send(struct conn *conn, const void *buf, size_t len);
-/* ST(code); a non-zero code counts as a command error. */
+/* Send a reply that carries status `code`; a non-zero code counts as a command error. */
+int conn_reply(struct conn *conn, int32_t code, const void *buf, size_t len);
+/* ST(code), counted as conn_reply() does. */
 int conn_reply_status(struct conn *conn, int32_t code);
+/* The paused command ends: ST(code), then read the next one. */
+void conn_finish(struct conn *conn, int32_t code);
+
+/* Commands read (decodable or not) and replies counted as errors (any thread). */
+void conn_get_counts(struct conn *conn, uint64_t *commands, uint64_t *errors);
 
 #endif /* SLUICE_CORE_CONN_H */

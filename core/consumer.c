@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * consumer.c - consumer lifetime, cross-loop operations and the quit
- * sequence (see consumer.h, consumer_priv.h).
+ * consumer.c - the consumer's lifetime, the routing of each command to its
+ * handler, and the quit sequence (see consumer.h, consumer_priv.h).  Runs
+ * on the cmd loop; create and destroy run before and after every loop.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,13 +11,66 @@
 
 #include <urcu/uatomic.h>
 
-#include "channel.h"
+#include "cmd_channel.h"
+#include "cmd_chunk.h"
+#include "cmd_metadata.h"
+#include "cmd_misc.h"
+#include "cmd_snapshot.h"
+#include "cmd_stream_ops.h"
 #include "conn.h"
+#include "consumer_priv.h"
+#include "data_stream.h"
 #include "log.h"
 #include "metadata_req.h"
-#include "stream.h"
+#include "metadata_stream.h"
+#include "wire.h"
+#include "xop.h"
 
-static void xop_free(struct xop *x);
+typedef void (*handler_fn)(struct consumer *c, const struct cmd *cmd);
+
+/* Handler of each command type. */
+static const handler_fn handlers[CMD_TYPE_COUNT] = {
+	[CMD_INIT] = cmd_init,
+	[CMD_SET_MONITOR_PIPE] = cmd_set_monitor_pipe,
+	[CMD_ADD_RELAYD_SOCKET] = cmd_add_relayd_socket,
+	[CMD_DESTROY_RELAYD] = cmd_destroy_relayd,
+	[CMD_CREATE_TRACE_CHUNK] = cmd_create_trace_chunk,
+	[CMD_CLOSE_TRACE_CHUNK] = cmd_close_trace_chunk,
+	[CMD_TRACE_CHUNK_EXISTS] = cmd_trace_chunk_exists,
+	[CMD_ASK_CHANNEL] = cmd_ask_channel,
+	[CMD_GET_CHANNEL] = cmd_get_channel,
+	[CMD_DESTROY_CHANNEL] = cmd_destroy_channel,
+	[CMD_SETUP_METADATA] = cmd_setup_metadata,
+	[CMD_PUSH_METADATA] = cmd_push_metadata,
+	[CMD_CLOSE_METADATA] = cmd_close_metadata,
+	[CMD_FLUSH_CHANNEL] = cmd_flush_channel,
+	[CMD_CLEAR_QUIESCENT_CHANNEL] = cmd_clear_quiescent,
+	[CMD_CLEAR_CHANNEL] = cmd_clear_channel,
+	[CMD_OPEN_CHANNEL_PACKETS] = cmd_open_channel_packets,
+	[CMD_DATA_PENDING] = cmd_data_pending,
+	[CMD_DISCARDED_EVENTS] = cmd_channel_stats,
+	[CMD_LOST_PACKETS] = cmd_channel_stats,
+	[CMD_SNAPSHOT_CHANNEL] = cmd_snapshot_channel,
+	[CMD_ROTATE_CHANNEL] = cmd_rotate_channel,
+};
+
+/* conn_ops.command: run the command's handler; false for a type without one. */
+static bool consumer_command(struct consumer *c, const struct cmd *cmd)
+{
+	if (cmd->type <= CMD_INVALID || cmd->type >= CMD_TYPE_COUNT || !handlers[cmd->type])
+		return false;
+	DBG("command %s", wire_cmd_name(cmd->type));
+	handlers[cmd->type](c, cmd);
+	return true;
+}
+
+static void consumer_begin_quit(struct consumer *c);
+static void consumer_check_quit(struct consumer *c);
+
+static const struct conn_ops conn_ops = {
+	.command = consumer_command,
+	.closed = consumer_begin_quit,
+};
 
 /* See consumer.h. */
 int consumer_create(const struct consumer_env *env, struct consumer **out)
@@ -39,13 +93,13 @@ int consumer_create(const struct consumer_env *env, struct consumer **out)
 	ret = chunk_registry_create(&c->chunks);
 	if (ret)
 		goto err;
-	ret = channel_table_create(c);
+	ret = channel_table_create(c, consumer_check_quit);
 	if (ret)
 		goto err;
-	ret = metadata_req_create(c, env->metadata_fd, &c->mreq);
+	ret = metadata_req_create(c, env->metadata_fd, cmd_push_recheck, &c->mreq);
 	if (ret)
 		goto err;
-	ret = conn_create(c, env->cmd_fd, &c->conn);
+	ret = conn_create(env->cmd_loop, env->cmd_fd, &conn_ops, c, &c->conn);
 	if (ret)
 		goto err;
 	*out = c;
@@ -64,16 +118,13 @@ err:
 /* See consumer.h: no loop runs any more. */
 void consumer_destroy(struct consumer *c)
 {
-	struct xop *x, *tmp;
-
 	if (!c)
 		return;
 	conn_destroy(c->conn);
 	c->conn = NULL;
 	metadata_req_destroy(c->mreq);
 	c->mreq = NULL;
-	cds_list_for_each_entry_safe(x, tmp, &c->xops, node)
-		xop_free(x);
+	xop_destroy_all(c);
 	metadata_streams_destroy_all(c);
 	data_streams_destroy_all(c);
 	channel_table_destroy(c);
@@ -90,105 +141,12 @@ void consumer_get_stats(struct consumer *c, struct consumer_stats *out)
 	memset(out, 0, sizeof(*out));
 	if (!c)
 		return;
-	out->commands = uatomic_read(&c->st_commands);
-	out->command_errors = uatomic_read(&c->st_command_errors);
+	conn_get_counts(c->conn, &out->commands, &out->command_errors);
 	out->channels = uatomic_read(&c->st_channels);
 	out->streams = uatomic_read(&c->st_streams);
 	out->packets_written = uatomic_read(&c->st_packets);
 	out->bytes_written = uatomic_read(&c->st_bytes);
 	out->quitting = c->quitting;
-}
-
-/* See consumer_priv.h. */
-void consumer_count_error(struct consumer *c)
-{
-	uatomic_inc(&c->st_command_errors);
-}
-
-/* ---- cross-loop operations ---- */
-
-/* See consumer_priv.h. */
-struct xop *xop_new(struct consumer *c, const char *name, xop_fn done)
-{
-	struct xop *x = calloc(1, sizeof(*x));
-
-	if (!x) {
-		ERR("%s: out of memory", name);
-		return NULL;
-	}
-	x->c = c;
-	x->name = name;
-	x->done = done;
-	CDS_INIT_LIST_HEAD(&x->node);
-	CDS_INIT_LIST_HEAD(&x->streams);
-	return x;
-}
-
-/* Streams of a hand-off that never happened go back to their channel. */
-static void xop_give_back(struct xop *x)
-{
-	struct stream *s, *tmp;
-
-	cds_list_for_each_entry_safe(s, tmp, &x->streams, node) {
-		cds_list_del(&s->node);
-		cds_list_add_tail(&s->node, &x->ch->private_streams);
-		x->ch->nr_private++;
-		x->ch->dispatched = false;
-		/* the cmd loop's own reference keeps the channel */
-		uatomic_dec(&x->ch->refcount);
-	}
-}
-
-/* Unlink and free an operation (cmd loop or destroy), returning undelivered streams. */
-static void xop_free(struct xop *x)
-{
-	pthread_mutex_lock(&x->c->xops_lock);
-	cds_list_del(&x->node);
-	pthread_mutex_unlock(&x->c->xops_lock);
-	xop_give_back(x);
-	if (x->chunk)
-		chunk_put(x->chunk);
-	free(x);
-}
-
-/* Cmd-loop side of a completed xop. */
-static void xop_wait_cb(void *arg)
-{
-	struct xop *x = arg;
-
-	x->wait = NULL;
-	x->done(x);
-	xop_free(x);
-}
-
-/* See consumer_priv.h. */
-int xop_start(struct xop *x, struct loop *loop, loop_fn fn)
-{
-	struct consumer *c = x->c;
-	int ret;
-
-	pthread_mutex_lock(&c->xops_lock);
-	cds_list_add_tail(&x->node, &c->xops);
-	pthread_mutex_unlock(&c->xops_lock);
-	ret = loop_add_wait(c->env.cmd_loop, x->name, xop_wait_cb, x, &x->wait);
-	if (ret)
-		goto err;
-	ret = loop_post(loop, x->name, fn, x);
-	if (ret) {
-		loop_remove(c->env.cmd_loop, x->wait);
-		goto err;
-	}
-	return 0;
-err:
-	ERR("%s: cannot schedule the work: %s", x->name, log_strerror(-ret));
-	xop_free(x);
-	return ret;
-}
-
-/* See consumer_priv.h. */
-void xop_complete(struct xop *x)
-{
-	loop_wake(x->c->env.cmd_loop, x->wait);
 }
 
 /* ---- quit ---- */
@@ -219,14 +177,14 @@ static void quit_channel(struct channel *ch, void *arg)
 		} else {
 			WARN("channel %" PRIu64 ": wakeup fd still not closed; released at quit",
 			     ch->key);
-			channel_release(ch);
+			data_channel_release(ch);
 		}
 	}
 	/* Dispatched data channels wait for their hang-ups. */
 }
 
-/* See consumer_priv.h. */
-void consumer_begin_quit(struct consumer *c)
+/* conn_ops.closed: the command socket is gone (cmd loop). */
+static void consumer_begin_quit(struct consumer *c)
 {
 	if (c->quitting)
 		return;
@@ -237,8 +195,11 @@ void consumer_begin_quit(struct consumer *c)
 	consumer_check_quit(c);
 }
 
-/* See consumer_priv.h. */
-void consumer_check_quit(struct consumer *c)
+/*
+ * The table's `freed` callback, and the end of the quit sequence: once
+ * quitting with no channel and no stream left, fire on_quit (cmd loop).
+ */
+static void consumer_check_quit(struct consumer *c)
 {
 	if (!c->quitting || c->quit_called)
 		return;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * data_stream.c - dispatched data streams on the data loop: wake-ups,
- * consumption, rotation at the rotate position, hang-up (spec §5.1, §6.1,
- * §3.11).
+ * data_stream.c - dispatched data streams on the data loop: hand-off from
+ * the cmd loop, wake-ups, consumption, rotation at the rotate position,
+ * hang-up (spec §5.1, §6.1, §3.11); and the release of a data channel,
+ * which starts on the cmd loop and tells its streams on the data loop.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,27 +11,28 @@
 
 #include <urcu/uatomic.h>
 
-#include "channel.h"
+#include "consumer_priv.h"
+#include "data_stream.h"
 #include "log.h"
-#include "stream.h"
+#include "monitor.h"
 
 static void data_stream_event(void *arg, int fd, unsigned int events);
+static void release_streams(struct channel *ch);
 
-/* See consumer_priv.h (data loop): take ownership of the streams and watch them. */
+/* See data_stream.h: take ownership of the streams and watch them. */
 void data_streams_dispatch_cb(void *arg)
 {
-	struct xop *x = arg;
-	struct consumer *c = x->c;
-	struct channel *ch = x->ch;
+	struct channel_handoff *h = xop_of(arg, struct channel_handoff);
+	struct consumer *c = h->x.c;
+	struct channel *ch = h->ch;
 	struct stream *s, *tmp;
 
 	/* Keep a channel ref: a late release below may hang every stream up. */
 	channel_get(ch);
-	cds_list_for_each_entry_safe(s, tmp, &x->streams, node) {
+	cds_list_for_each_entry_safe(s, tmp, &h->streams, node) {
 		cds_list_del(&s->node);
 		cds_list_add_tail(&s->node, &c->data_streams);
-		s->dispatched = true;
-		ch->nr_data_streams++;
+		cds_list_add_tail(&s->chan_node, &ch->data_streams);
 		if (loop_add_fd(c->env.data_loop, s->wait_fd, s->name, data_stream_event, s,
 				&s->src)) {
 			ERR("stream %s: cannot watch its wait fd", s->name);
@@ -40,52 +42,10 @@ void data_streams_dispatch_cb(void *arg)
 	if (ch->monitor_timer_us && !ch->monitor_timer && monitor_timer_start(ch))
 		ERR("channel %" PRIu64 ": monitor timer not started", ch->key);
 	/* The channel hang-up overtook the hand-off: these streams missed it. */
-	if (ch->released) {
-		cds_list_for_each_entry_safe(s, tmp, &c->data_streams, node)
-			if (s->chan == ch)
-				data_stream_release(s);
-	}
-	xop_complete(x);
+	if (ch->released)
+		release_streams(ch);
+	xop_complete(&h->x);
 	channel_put(ch);
-}
-
-/* See consumer_priv.h (cmd loop). */
-void data_streams_dispatch(struct channel *ch, struct xop *x)
-{
-	struct stream *s, *tmp;
-
-	x->ch = ch;
-	cds_list_for_each_entry_safe(s, tmp, &ch->private_streams, node) {
-		cds_list_del(&s->node);
-		cds_list_add_tail(&s->node, &x->streams);
-		channel_get(ch);
-	}
-	ch->nr_private = 0;
-}
-
-/* See consumer_priv.h. */
-void stream_rotate_now(struct stream *s)
-{
-	struct chunk *target = s->rotate_chunk;
-
-	s->rotate_pending = false;
-	s->rotate_chunk = NULL;
-	DBG("stream %s rotates to %s", s->name, target ? "a new chunk" : "no chunk");
-	stream_close_output(s);
-	if (target) {
-		if (stream_open_output(s, target, false))
-			ERR("stream %s: cannot open its output in the new chunk", s->name);
-		chunk_put(target);
-	}
-}
-
-/* Rotate now if the next packet belongs to the next chunk. */
-static void maybe_rotate(struct stream *s)
-{
-	uint64_t next = s->stats.last_seq_valid ? s->stats.last_seq + 1 : 0;
-
-	if (s->rotate_pending && next >= s->rotate_pos)
-		stream_rotate_now(s);
 }
 
 /* Consume and drop one packet (stream without output).  1, 0 no data, <0 error. */
@@ -126,14 +86,14 @@ static void open_packet_after_consume(struct stream *s)
 	s->opened_in_chunk = true;
 }
 
-/* See consumer_priv.h. */
+/* See data_stream.h. */
 int data_stream_consume(struct stream *s)
 {
 	bool one;
 	int ret;
 
 	for (;;) {
-		maybe_rotate(s);
+		stream_rotate_if_due(s);
 		/* One packet at a time while a rotation or a packet open waits on it. */
 		one = s->rotate_pending ||
 		      (!s->opened_in_chunk && s->out && !rotating_to_nothing(s));
@@ -169,8 +129,8 @@ static void stream_leave(struct stream *s)
 	ch->dead_lost += s->stats.lost_packets;
 	ch->dead_bytes += s->stats.bytes;
 	cds_list_del(&s->node);
-	ch->nr_data_streams--;
-	if (ch->nr_data_streams == 0)
+	cds_list_del(&s->chan_node);
+	if (cds_list_empty(&ch->data_streams))
 		monitor_timer_stop(ch);
 	stream_free(s);
 }
@@ -186,7 +146,7 @@ static void data_stream_hangup(struct stream *s)
 		loop_remove(ch->c->env.data_loop, s->src);
 		s->src = NULL;
 	}
-	maybe_rotate(s);
+	stream_rotate_if_due(s);
 	if (s->out && !s->rotate_pending) {
 		ret = stream_final_flush_and_drain(s->rbs, s->out, &s->stats, &s->quiescent);
 		if (ret < 0)
@@ -200,8 +160,13 @@ static void data_stream_hangup(struct stream *s)
 	channel_put(ch);
 }
 
-/* See consumer_priv.h. */
-void data_stream_release(struct stream *s)
+/*
+ * Close our copy of a dispatched stream's wakeup fd so it hangs up once the
+ * producers are gone too.  If the close fails twice the stream can never
+ * hang up by itself: it is hung up (final flush, drain, freed) now, which is
+ * safe because its channel was released by every producer.
+ */
+static void data_stream_release(struct stream *s)
 {
 	if (rb_stream_close_wakeup_fd(s->rbs) == RB_OK || rb_stream_close_wakeup_fd(s->rbs) == RB_OK)
 		return;
@@ -223,7 +188,55 @@ static void data_stream_event(void *arg, int fd, unsigned int events)
 		data_stream_hangup(s);
 }
 
-/* See consumer_priv.h: no loop runs any more. */
+/* Data loop: release every stream of ch (a release may free the stream). */
+static void release_streams(struct channel *ch)
+{
+	struct stream *s, *tmp;
+
+	cds_list_for_each_entry_safe(s, tmp, &ch->data_streams, chan_node)
+		data_stream_release(s);
+}
+
+/*
+ * Data loop: close our copies of the stream wakeup fds (streams handed over
+ * later do it at dispatch, seeing `released`), then drop the cmd ref.
+ */
+static void channel_hup_data(void *arg)
+{
+	struct channel *ch = arg;
+
+	ch->released = true;
+	release_streams(ch);
+	channel_put(ch);
+}
+
+/*
+ * See data_stream.h.  Everyone released the channel (§5.1), or the session
+ * daemon destroyed it: close our copies of the stream wakeup fds (on the loop
+ * owning the streams) so that the streams hang up too, and drop the cmd
+ * loop's ref.  Private streams are freed with the channel, so a failed close
+ * of theirs changes nothing.
+ */
+void data_channel_release(struct channel *ch)
+{
+	struct stream *s;
+
+	if (ch->hup_src) {
+		loop_remove(ch->c->env.cmd_loop, ch->hup_src);
+		ch->hup_src = NULL;
+	}
+	if (ch->cmd_ref_dropped)
+		return;
+	ch->cmd_ref_dropped = true;
+	cds_list_for_each_entry(s, &ch->private_streams, node)
+		rb_stream_close_wakeup_fd(s->rbs);
+	if (ch->monitor && ch->dispatched &&
+	    loop_post(ch->c->env.data_loop, "channel hang-up", channel_hup_data, ch) == 0)
+		return;
+	channel_put(ch);
+}
+
+/* See data_stream.h: no loop runs any more. */
 void data_streams_destroy_all(struct consumer *c)
 {
 	struct stream *s, *tmp;

@@ -66,12 +66,12 @@ struct loop_ops {
 	 */
 	int (*add_wait)(struct loop *loop, const char *name, loop_fn fn, void *arg,
 			struct loop_source **out);
-	/* Signal a wait (any thread; idempotent until the callback ran). */
-	void (*wake)(struct loop_source *src);
+	/* Signal a wait of `loop` (any thread; idempotent until the callback ran). */
+	void (*wake)(struct loop *loop, struct loop_source *src);
 	/* Run `fn` once on `loop` soon (any thread).  Returns 0 or -errno. */
 	int (*post)(struct loop *loop, const char *name, loop_fn fn, void *arg);
-	/* Unregister a source (see the contract above). */
-	void (*remove)(struct loop_source *src);
+	/* Unregister a source of `loop` (see the contract above). */
+	void (*remove)(struct loop *loop, struct loop_source *src);
 	/* Monotonic time in ns (virtual in the sim). */
 	uint64_t (*now_ns)(struct loop *loop);
 };
@@ -91,11 +91,11 @@ static inline int loop_add_timer(struct loop *l, uint64_t first_ns, uint64_t per
 static inline int loop_add_wait(struct loop *l, const char *name, loop_fn fn, void *arg,
 				struct loop_source **out)
 { return l->ops->add_wait(l, name, fn, arg, out); }
-static inline void loop_wake(struct loop *l, struct loop_source *src) { l->ops->wake(src); }
+static inline void loop_wake(struct loop *l, struct loop_source *src) { l->ops->wake(l, src); }
 static inline int loop_post(struct loop *l, const char *name, loop_fn fn, void *arg)
 { return l->ops->post(l, name, fn, arg); }
 static inline void loop_remove(struct loop *l, struct loop_source *src)
-{ if (src) l->ops->remove(src); }
+{ if (src) l->ops->remove(l, src); }
 static inline uint64_t loop_now_ns(struct loop *l) { return l->ops->now_ns(l); }
 
 #endif /* SLUICE_CORE_LOOP_H */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * metadata_req.c - metadata requests on the metadata socket (see
- * metadata_req.h).
+ * metadata_req.h), cmd loop.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "channel.h"
+#include "consumer_priv.h"
 #include "fdpass.h"
 #include "log.h"
 #include "metadata_req.h"
@@ -33,6 +33,7 @@ struct mreq {
 
 struct metadata_req {
 	struct consumer *c;
+	void (*finished)(struct consumer *c);
 	int fd;
 	struct loop_source *src;
 	enum mreq_state state;
@@ -51,13 +52,15 @@ static void mreq_event(void *arg, int fd, unsigned int events);
 static void mreq_next(struct metadata_req *m);
 
 /* See metadata_req.h. */
-int metadata_req_create(struct consumer *c, int fd, struct metadata_req **out)
+int metadata_req_create(struct consumer *c, int fd, void (*finished)(struct consumer *c),
+			struct metadata_req **out)
 {
 	struct metadata_req *m = calloc(1, sizeof(*m));
 
 	if (!m)
 		return -ENOMEM;
 	m->c = c;
+	m->finished = finished;
 	m->fd = fd;
 	m->state = MREQ_IDLE;
 	CDS_INIT_LIST_HEAD(&m->queue);
@@ -123,7 +126,7 @@ static void mreq_finish(struct metadata_req *m, int32_t code)
 	free(r);
 	mreq_next(m);
 	/* A push waiting behind a hole may have lost its last chance of filling it. */
-	cmd_push_recheck(m->c);
+	m->finished(m->c);
 }
 
 /* The socket broke: every request fails from now on. */

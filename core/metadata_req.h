@@ -14,12 +14,23 @@
 #ifndef SLUICE_CORE_METADATA_REQ_H
 #define SLUICE_CORE_METADATA_REQ_H
 
-#include "consumer_priv.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+struct channel;
+struct consumer;
+struct metadata_req;
 
 /* Result callback: code 0 on success, else a consumer_code (cmd loop). */
 typedef void (*metadata_req_fn)(struct consumer *c, void *arg, int32_t code);
 
-int metadata_req_create(struct consumer *c, int fd, struct metadata_req **out);
+/*
+ * Serve the metadata socket `fd` (owned from now on) for c.  `finished`
+ * runs after every finished request, its callback included: an answer that
+ * can no longer come may be what a PUSH_METADATA waits for.  0 / -ENOMEM.
+ */
+int metadata_req_create(struct consumer *c, int fd, void (*finished)(struct consumer *c),
+			struct metadata_req **out);
 /* Forget the socket without closing it (consumer_create failure path). */
 void metadata_req_release_fd(struct metadata_req *m);
 /* Free; closes the socket; pending requests are dropped without callback. */

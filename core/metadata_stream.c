@@ -16,6 +16,9 @@
  * waits for the bytes (failure mode 2).  An error outlasting the retries is
  * persistent: the stream detaches as above and sets md_failed, so the push
  * waiters end with ERROR_METADATA; a later rotation may attach it again.
+ *
+ * Everything here runs on the metadata loop, except the switch timer's
+ * request, which it posts to the cmd loop.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,12 +26,22 @@
 
 #include <urcu/uatomic.h>
 
-#include "channel.h"
+#include "consumer_priv.h"
 #include "log.h"
 #include "metadata_req.h"
-#include "stream.h"
+#include "metadata_stream.h"
+
+/*
+ * A failed metadata pump call is retried by a one-shot metadata-loop timer,
+ * first after METADATA_RETRY_FIRST_NS, the delay doubling each time; after
+ * METADATA_RETRY_MAX consecutive failed retries the error is taken as
+ * persistent: the stream stops writing and the flush waiters end (§7.1 115).
+ */
+#define METADATA_RETRY_FIRST_NS 1000000ull
+#define METADATA_RETRY_MAX 5u
 
 static void metadata_stream_event(void *arg, int fd, unsigned int events);
+static void metadata_stream_pump(struct stream *s);
 
 /* Attach the pump to the stream's current output (metadata loop). */
 static void pump_attach(struct stream *s)
@@ -98,17 +111,16 @@ static void switch_timer_cb(void *arg)
 		free(r);
 }
 
-/* See consumer_priv.h (metadata loop): take the stream. */
+/* See metadata_stream.h. */
 void metadata_stream_dispatch_cb(void *arg)
 {
-	struct xop *x = arg;
-	struct channel *ch = x->ch;
+	struct channel_handoff *h = xop_of(arg, struct channel_handoff);
+	struct channel *ch = h->ch;
 	struct consumer *c = ch->c;
 	struct stream *s = ch->md_stream;
 
 	cds_list_del(&s->node);
 	cds_list_add_tail(&s->node, &c->metadata_streams);
-	s->dispatched = true;
 	pump_attach(s);
 	if (!s->pump_ready)
 		mdcache_stream_close(ch->cache);
@@ -125,20 +137,7 @@ void metadata_stream_dispatch_cb(void *arg)
 		ch->switch_timer = NULL;
 	}
 	metadata_stream_pump(s);
-	xop_complete(x);
-}
-
-/* See consumer_priv.h (cmd loop). */
-void metadata_stream_dispatch(struct channel *ch, struct xop *x)
-{
-	struct stream *s = ch->md_stream;
-
-	x->ch = ch;
-	cds_list_del(&s->node);
-	cds_list_add_tail(&s->node, &x->streams);
-	ch->nr_private = 0;
-	channel_get(ch);
-	ch->dispatched = true;
+	xop_complete(&h->x);
 }
 
 /* One pump call with the accounting.  Returns metadata_pump()'s result. */
@@ -210,8 +209,8 @@ static void pump_retry_cancel(struct stream *s)
 	s->pump_failures = 0;
 }
 
-/* See consumer_priv.h. */
-void metadata_stream_pump(struct stream *s)
+/* Pump the stream (drain + fill); a failure arms the retry timer. */
+static void metadata_stream_pump(struct stream *s)
 {
 	int ret;
 
@@ -238,7 +237,7 @@ static void detach_output(struct stream *s)
 	mdcache_stream_close(s->chan->cache);
 }
 
-/* See consumer_priv.h. */
+/* See metadata_stream.h. */
 void metadata_stream_rotate(struct stream *s, struct chunk *target)
 {
 	struct sink_stream_params p = {
@@ -303,6 +302,7 @@ static void metadata_stream_delete(struct stream *s)
 	}
 	detach_output(s);
 	cds_list_del(&s->node);
+	ch->md_stream = NULL;
 	stream_free(s);
 	channel_put(ch);
 }
@@ -322,7 +322,7 @@ static void metadata_stream_event(void *arg, int fd, unsigned int events)
 		metadata_stream_delete(s);
 }
 
-/* See consumer_priv.h: no loop runs any more. */
+/* See metadata_stream.h: no loop runs any more. */
 void metadata_streams_destroy_all(struct consumer *c)
 {
 	struct stream *s, *tmp;

@@ -11,6 +11,7 @@
 
 #include "consumer_priv.h"
 #include "log.h"
+#include "monitor.h"
 #include "wire.h"
 
 /* One sample of channel ch; nothing without streams or on sampling error. */
@@ -26,11 +27,9 @@ static void monitor_tick(void *arg)
 
 	if (fd < 0)
 		return;
-	cds_list_for_each_entry(s, &c->data_streams, node) {
+	cds_list_for_each_entry(s, &ch->data_streams, chan_node) {
 		uint64_t produced, consumed, used;
 
-		if (s->chan != ch)
-			continue;
 		if (rb_snapshot_sample_positions(s->rbs) != RB_OK ||
 		    rb_snapshot_produced(s->rbs, &produced) != RB_OK ||
 		    rb_snapshot_consumed(s->rbs, &consumed) != RB_OK)
@@ -50,7 +49,7 @@ static void monitor_tick(void *arg)
 		PERROR_NUM(errno, "monitor sample of channel %" PRIu64, ch->key);
 }
 
-/* See consumer_priv.h (data loop). */
+/* See monitor.h. */
 int monitor_timer_start(struct channel *ch)
 {
 	uint64_t ns = (uint64_t)ch->monitor_timer_us * 1000;
@@ -59,7 +58,7 @@ int monitor_timer_start(struct channel *ch)
 			      &ch->monitor_timer);
 }
 
-/* See consumer_priv.h (data loop). */
+/* See monitor.h. */
 void monitor_timer_stop(struct channel *ch)
 {
 	if (ch->monitor_timer) {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * stream.c - stream objects (see stream.h).
+ * stream.c - stream objects (see stream.h): creation, output, accounting,
+ * packet opening, rotation.  Runs on the stream's owner loop (cmd loop while
+ * private, then the data or metadata loop).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,8 +13,9 @@
 
 #include <urcu/uatomic.h>
 
-#include "log.h"
 #include "stream.h"
+#include "consumer_priv.h"
+#include "log.h"
 
 /* See stream.h. */
 struct stream *stream_new(struct channel *ch, struct rb_stream *rbs)
@@ -29,6 +32,7 @@ struct stream *stream_new(struct channel *ch, struct rb_stream *rbs)
 	s->cpu = rbs->cpu;
 	s->wait_fd = -1;
 	CDS_INIT_LIST_HEAD(&s->node);
+	CDS_INIT_LIST_HEAD(&s->chan_node);
 	if (rb_max_subbuf_size(rbs, &s->max_sb) != RB_OK) {
 		ERR("channel %" PRIu64 ": max_subbuf_size failed", ch->key);
 		goto err;
@@ -124,6 +128,69 @@ enum stream_open_packet stream_open_packet(struct stream *s)
 		return STREAM_PACKET_NO_SPACE;
 	s->opened_in_chunk = true;
 	return STREAM_PACKET_OPENED;
+}
+
+/* See stream.h.  The flush closes the packet the next chunk must not get. */
+void stream_rotate_begin(struct stream *s, struct chunk *target)
+{
+	uint64_t produced = 0, consumed = 0, next_seq;
+
+	if (s->rotate_chunk)
+		chunk_put(s->rotate_chunk);
+	s->rotate_chunk = NULL;
+	if (s->chunk) {
+		bool active = s->opened_in_chunk;
+
+		if (rb_snapshot_sample_positions(s->rbs) == RB_OK &&
+		    rb_snapshot_produced(s->rbs, &produced) == RB_OK &&
+		    rb_snapshot_consumed(s->rbs, &consumed) == RB_OK && produced != consumed)
+			active = true;
+		if (rb_flush(s->rbs, active) != RB_OK)
+			WARN("ROTATE: flush of %s failed", s->name);
+	}
+	produced = consumed = 0;
+	if (rb_snapshot(s->rbs) != RB_OK && rb_snapshot_sample_positions(s->rbs) != RB_OK)
+		WARN("ROTATE: sampling %s failed", s->name);
+	rb_snapshot_produced(s->rbs, &produced);
+	rb_snapshot_consumed(s->rbs, &consumed);
+	if (s->max_sb)
+		produced -= produced % s->max_sb;
+	if (produced < consumed)
+		produced = consumed;
+	next_seq = s->stats.last_seq_valid ? s->stats.last_seq + 1 : 0;
+	s->rotate_pos = next_seq + (s->max_sb ? (produced - consumed) / s->max_sb : 0);
+	s->rotate_pending = true;
+	/* The next chunk has no packet of this stream yet. */
+	s->opened_in_chunk = false;
+	if (target && target != s->chunk) {
+		chunk_ref(target);
+		s->rotate_chunk = target;
+	}
+}
+
+/* Move the output to s->rotate_chunk (or close it: rotation to no chunk). */
+static void stream_rotate_now(struct stream *s)
+{
+	struct chunk *target = s->rotate_chunk;
+
+	s->rotate_pending = false;
+	s->rotate_chunk = NULL;
+	DBG("stream %s rotates to %s", s->name, target ? "a new chunk" : "no chunk");
+	stream_close_output(s);
+	if (target) {
+		if (stream_open_output(s, target, false))
+			ERR("stream %s: cannot open its output in the new chunk", s->name);
+		chunk_put(target);
+	}
+}
+
+/* See stream.h. */
+void stream_rotate_if_due(struct stream *s)
+{
+	uint64_t next = s->stats.last_seq_valid ? s->stats.last_seq + 1 : 0;
+
+	if (s->rotate_pending && next >= s->rotate_pos)
+		stream_rotate_now(s);
 }
 
 /* See stream.h. */

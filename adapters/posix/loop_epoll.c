@@ -216,11 +216,26 @@ static int ep_add_wait(struct loop *loop, const char *name, loop_fn fn, void *ar
 	return 0;
 }
 
-/* loop_ops.wake, any thread.  Only an IDLE wait is queued: repeated wakes are no-ops. */
-static void ep_wake(struct loop_source *s)
+/*
+ * A source handed to wake / remove must belong to the loop it is given
+ * with: the other loop's lock would not guard it.  Logs and returns false
+ * otherwise.
+ */
+static bool owned_by(const struct loop_epoll *l, const struct loop_source *s, const char *op)
 {
-	struct loop_epoll *l = s->loop;
+	if (s->loop == l)
+		return true;
+	ERR("loop '%s': %s of '%s', a source of loop '%s'", l->name, op, s->name, s->loop->name);
+	return false;
+}
 
+/* loop_ops.wake, any thread.  Only an IDLE wait is queued: repeated wakes are no-ops. */
+static void ep_wake(struct loop *loop, struct loop_source *s)
+{
+	struct loop_epoll *l = to_epoll(loop);
+
+	if (!owned_by(l, s, "wake"))
+		return;
 	if (s->kind != SRC_WAIT) {
 		ERR("loop '%s': wake on '%s', which is not a wait", l->name, s->name);
 		return;
@@ -287,8 +302,10 @@ static void detach(struct loop_source *s)
 }
 
 /* loop_ops.remove, loop thread.  Posts never get here: their sources are not handed out. */
-static void ep_remove(struct loop_source *s)
+static void ep_remove(struct loop *loop, struct loop_source *s)
 {
+	if (!owned_by(to_epoll(loop), s, "remove"))
+		return;
 	/* Only reachable inside the batch that fired a one-shot timer or a wait. */
 	if (s->removed) {
 		DBG("loop '%s': '%s' already removed", s->loop->name, s->name);

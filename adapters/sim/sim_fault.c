@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * sim_fault.c - the fault table of the simulation (contract in
+ * sim_fault.h), asked by sim_rb and sim_io on the stepper's thread.
+ */
 #include "sim_fault.h"
 
+#include <errno.h>
 #include <string.h>
+
+#include "log.h"
+#include "rb.h"
 
 static const char *const op_names[SIM_OP_COUNT] = {
 	[SIM_OP_CHANNEL_CREATE] = "channel_create",
@@ -36,7 +44,54 @@ static const char *const op_names[SIM_OP_COUNT] = {
 	[SIM_OP_WRITE_METADATA_PACKET] = "write_metadata_packet",
 	[SIM_OP_SEND_CHANNEL] = "send_channel",
 	[SIM_OP_SEND_STREAM] = "send_stream",
+	[SIM_IO_OPENAT] = "openat",
+	[SIM_IO_WRITE] = "write",
+	[SIM_IO_PWRITE] = "pwrite",
+	[SIM_IO_FTRUNCATE] = "ftruncate",
+	[SIM_IO_FSYNC] = "fsync",
+	[SIM_IO_FDATASYNC] = "fdatasync",
+	[SIM_IO_CLOSE] = "close",
+	[SIM_IO_UNLINKAT] = "unlinkat",
+	[SIM_IO_FSTAT] = "fstat",
 };
+
+static const char *const kind_names[] = { [SIM_KIND_RB] = "rb", [SIM_KIND_IO] = "io" };
+
+/* What a failing ring-buffer op returns, by name (RB_OK is no fault). */
+static const char *const rb_err_names[] = {
+	[RB_NO_DATA] = "NO_DATA", [RB_FINALIZED] = "FINALIZED", [RB_OVERWRITTEN] = "OVERWRITTEN",
+	[RB_FULL] = "FULL", [RB_NO_STREAM] = "NO_STREAM", [RB_UNSUPPORTED] = "UNSUPPORTED",
+	[RB_NOMEM] = "NOMEM", [RB_IO] = "IO", [RB_ERROR] = "ERROR",
+};
+
+/* What a failing syscall returns, by name: the errnos a disk gives, and short writes. */
+static const struct {
+	const char *name;
+	int err;
+} io_errs[] = {
+	{ "ENOSPC", ENOSPC }, { "EIO", EIO }, { "EINTR", EINTR }, { "EACCES", EACCES },
+	{ "EAGAIN", EAGAIN }, { "short", SIM_FAULT_SHORT },
+};
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+enum sim_op_kind sim_op_kind(enum sim_op op)
+{
+	return op < SIM_IO_OPENAT ? SIM_KIND_RB : SIM_KIND_IO;
+}
+
+const char *sim_op_kind_name(enum sim_op_kind kind)
+{
+	return kind_names[kind];
+}
+
+int sim_op_kind_from_name(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_LEN(kind_names); i++)
+		if (!strcmp(kind_names[i], name))
+			return (int)i;
+	return -1;
+}
 
 const char *sim_op_name(enum sim_op op)
 {
@@ -45,49 +100,132 @@ const char *sim_op_name(enum sim_op op)
 	return op_names[op];
 }
 
-int sim_op_from_name(const char *name)
+int sim_op_from_name(enum sim_op_kind kind, const char *name)
 {
-	for (int i = 0; i < SIM_OP_COUNT; i++) {
-		if (strcmp(op_names[i], name) == 0)
+	for (int i = 0; i < SIM_OP_COUNT; i++)
+		if (sim_op_kind(i) == kind && !strcmp(op_names[i], name))
 			return i;
-	}
 	return -1;
 }
 
-void sim_fault_arm(struct sim_faults *f, enum sim_op op, uint64_t nth, int status, bool persistent)
+/* Can a fault of `op` return `err`?  Short writes exist for write and pwrite only. */
+static bool err_valid(enum sim_op op, int err)
 {
-	struct sim_fault *x = &f->op[op];
-
-	x->fire_at = x->calls + (nth ? nth : 1);
-	x->status = status;
-	x->persistent = persistent;
+	if (sim_op_kind(op) == SIM_KIND_RB)
+		return err > RB_OK && err <= RB_ERROR;
+	return err > 0 || (err == SIM_FAULT_SHORT && (op == SIM_IO_WRITE || op == SIM_IO_PWRITE));
 }
 
-void sim_fault_disarm(struct sim_faults *f, enum sim_op op)
+const char *sim_fault_err_name(enum sim_op op, int err)
 {
-	f->op[op].fire_at = 0;
+	if (!err_valid(op, err))
+		return "?";
+	if (sim_op_kind(op) == SIM_KIND_RB)
+		return rb_err_names[err];
+	for (size_t i = 0; i < ARRAY_LEN(io_errs); i++)
+		if (io_errs[i].err == err)
+			return io_errs[i].name;
+	return "?";
 }
 
-int sim_fault_check(struct sim_faults *f, enum sim_op op)
+int sim_fault_err_from_name(enum sim_op op, const char *name, int *err)
 {
-	struct sim_fault *x = &f->op[op];
+	if (sim_op_kind(op) == SIM_KIND_RB) {
+		for (int i = RB_OK + 1; i <= RB_ERROR; i++)
+			if (!strcmp(rb_err_names[i], name)) {
+				*err = i;
+				return 0;
+			}
+		return -1;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(io_errs); i++)
+		if (!strcmp(io_errs[i].name, name) && err_valid(op, io_errs[i].err)) {
+			*err = io_errs[i].err;
+			return 0;
+		}
+	return -1;
+}
 
-	x->calls++;
-	if (x->fire_at == 0 || x->calls < x->fire_at)
-		return 0;
-	if (x->calls > x->fire_at && !x->persistent) {
-		x->fire_at = 0;
+int sim_fault_arm(struct sim_faults *t, const struct sim_fault *fault)
+{
+	enum sim_op op = fault->op;
+
+	if ((int)op < 0 || op >= SIM_OP_COUNT || fault->nth == 0 || !err_valid(op, fault->err)) {
+		ERR("sim_fault: bad fault (op %d, nth %llu, err %d)", (int)op,
+		    (unsigned long long)fault->nth, fault->err);
+		return -EINVAL;
+	}
+	for (int i = 0; i < SIM_FAULT_MAX; i++) {
+		struct sim_armed *a = &t->armed[i];
+
+		if (a->armed)
+			continue;
+		*a = (struct sim_armed){
+			.armed = true, .f = *fault, .fire_at = t->op[op].calls + fault->nth,
+		};
 		return 0;
 	}
-	x->fired++;
-	return x->status;
+	ERR("sim_fault: fault table full (%d armed)", SIM_FAULT_MAX);
+	return -ENOSPC;
 }
 
-uint64_t sim_fault_total_fired(const struct sim_faults *f)
+void sim_fault_disarm(struct sim_faults *t, enum sim_op op)
+{
+	for (int i = 0; i < SIM_FAULT_MAX; i++)
+		if (t->armed[i].f.op == op)
+			t->armed[i].armed = false;
+}
+
+void sim_fault_disarm_all(struct sim_faults *t)
+{
+	for (int i = 0; i < SIM_FAULT_MAX; i++)
+		t->armed[i].armed = false;
+}
+
+/* Does armed fault `a` of the op fail its call number n as a repeat (not its first call)? */
+static bool repeats_at(const struct sim_armed *a, uint64_t n)
+{
+	return a->f.every && n > a->fire_at && (n - a->fire_at) % a->f.every == 0;
+}
+
+int sim_fault_check(struct sim_faults *t, enum sim_op op)
+{
+	uint64_t n = ++t->op[op].calls;
+	struct sim_armed *hit = NULL;
+
+	for (int i = 0; i < SIM_FAULT_MAX && !hit; i++) {
+		struct sim_armed *a = &t->armed[i];
+
+		if (a->armed && a->f.op == op && a->fire_at == n)
+			hit = a;
+	}
+	for (int i = 0; i < SIM_FAULT_MAX && !hit; i++) {
+		struct sim_armed *a = &t->armed[i];
+
+		if (a->armed && a->f.op == op && repeats_at(a, n))
+			hit = a;
+	}
+	/* One-time faults whose call has come expire, fired or not. */
+	for (int i = 0; i < SIM_FAULT_MAX; i++) {
+		struct sim_armed *a = &t->armed[i];
+
+		if (a->armed && a->f.op == op && !a->f.every && n >= a->fire_at)
+			a->armed = false;
+	}
+	if (!hit)
+		return 0;
+	t->op[op].fired++;
+	DBG("sim_fault: %s call %llu fails (%s)", op_names[op], (unsigned long long)n,
+	    sim_fault_err_name(op, hit->f.err));
+	return hit->f.err;
+}
+
+uint64_t sim_fault_fired(const struct sim_faults *t, enum sim_op_kind kind)
 {
 	uint64_t n = 0;
 
 	for (int i = 0; i < SIM_OP_COUNT; i++)
-		n += f->op[i].fired;
+		if (sim_op_kind(i) == kind)
+			n += t->op[i].fired;
 	return n;
 }

@@ -1,13 +1,34 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * sim_fault.h - "fail the Nth call" fault injection for simulated operations.
+ * sim_fault.h - the one fault model of the simulation (SQLite test-VFS
+ * style), shared by the simulated ring buffer (sim_rb) and the output
+ * syscall shim (sim_io).  Runs on the stepper's thread; not thread-safe.
  *
- * Every simulated ring-buffer operation (and any other simulated call site
- * that registers an id here) asks sim_fault_check() before doing its work.
- * A fault armed with sim_fault_arm(op, nth, status, persistent) makes the
- * nth call from now fail with `status`, and every later call too when
- * persistent.  Counting calls per op lets a sweep fail N = 1, 2, ... until
- * no fault fires (SQLite's test VFS style).
+ * A fault says which operation fails, on which call, and how:
+ *
+ *   { .op = SIM_IO_PWRITE, .nth = 3, .err = ENOSPC }
+ *       the 3rd pwrite from now fails with -ENOSPC;
+ *   { .op = SIM_OP_GET_NEXT_SUBBUF, .nth = 1, .every = 1, .err = RB_ERROR }
+ *       every get_next_subbuf from now on returns RB_ERROR;
+ *   { .op = SIM_IO_WRITE, .nth = 2, .every = 2, .err = SIM_FAULT_SHORT }
+ *       every 2nd write writes only half of what it is asked.
+ *
+ * The operation is one `enum sim_op`, of one kind: a ring-buffer op
+ * (SIM_OP_*, the err is an enum rb_status) or an output syscall (SIM_IO_*,
+ * the err is a positive errno, or SIM_FAULT_SHORT for write / pwrite).
+ * Each simulated call site asks sim_fault_check() first, which counts the
+ * call, fault or not, so a sweep runs a workload once, reads the counts and
+ * then fails call N = 1 .. count.
+ *
+ * Several faults may be armed at once, also on one op (short writes from
+ * now on and ENOSPC on the 3rd): a fault whose first call (nth) this is
+ * wins over one already repeating; of two firsts on the same call the
+ * first armed fires and the other is dropped.  A one-time fault expires
+ * once its call has come, fired or not.
+ *
+ * Another kind of operation (e.g. allocations) is one more range of
+ * enum sim_op with its names, one more case in the err check and the call
+ * sites asking sim_fault_check().
  */
 #ifndef SLUICE_SIM_FAULT_H
 #define SLUICE_SIM_FAULT_H
@@ -15,7 +36,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* One id per faultable simulated operation (ring-buffer seam order). */
+/* Kinds of faultable operations. */
+enum sim_op_kind { SIM_KIND_RB, SIM_KIND_IO };
+
+/* Every faultable simulated operation: ring-buffer ops (seam order), then syscalls. */
 enum sim_op {
 	SIM_OP_CHANNEL_CREATE,
 	SIM_OP_STREAM_CREATE,
@@ -49,36 +73,80 @@ enum sim_op {
 	SIM_OP_WRITE_METADATA_PACKET,
 	SIM_OP_SEND_CHANNEL,
 	SIM_OP_SEND_STREAM,
+	/* output syscalls of the sim_io shim; the first one starts SIM_KIND_IO */
+	SIM_IO_OPENAT,
+	SIM_IO_WRITE,
+	SIM_IO_PWRITE,
+	SIM_IO_FTRUNCATE,
+	SIM_IO_FSYNC,
+	SIM_IO_FDATASYNC,
+	SIM_IO_CLOSE,
+	SIM_IO_UNLINKAT,
+	SIM_IO_FSTAT,
 	SIM_OP_COUNT
 };
 
+/* `err` of a write / pwrite fault that shortens the call instead of failing it. */
+#define SIM_FAULT_SHORT (-1)
+/* Faults armed at the same time, at most. */
+#define SIM_FAULT_MAX 16
+
+/* A fault: which operation, which calls, what they return. */
 struct sim_fault {
-	uint64_t calls;      /* calls seen since the world was created */
-	uint64_t fire_at;    /* call number that fails (0 = disarmed) */
-	bool persistent;     /* keep failing after fire_at */
-	int status;          /* enum rb_status (or other) returned on failure */
-	uint64_t fired;      /* how many calls were failed */
+	enum sim_op op;
+	uint64_t nth;        /* first failing call, counted from arming (>= 1) */
+	uint64_t every;      /* 0: call nth only; k: calls nth, nth + k, nth + 2k, ... */
+	int err;             /* enum rb_status, positive errno or SIM_FAULT_SHORT */
 };
 
+/* Calls of one op since the table was zeroed. */
+struct sim_op_count {
+	uint64_t calls;
+	uint64_t fired;      /* failed or shortened */
+};
+
+/* The fault table: zero-initialised = nothing armed, nothing counted. */
 struct sim_faults {
-	struct sim_fault op[SIM_OP_COUNT];
+	struct sim_op_count op[SIM_OP_COUNT];
+	struct sim_armed {   /* private to sim_fault.c */
+		bool armed;
+		struct sim_fault f;
+		uint64_t fire_at;   /* value of the op's call counter that fails first */
+	} armed[SIM_FAULT_MAX];
 };
 
-/* Name of an op for logs and scenario files ("get_next_subbuf"); NULL if out of range. */
-const char *sim_op_name(enum sim_op op);
-/* Look up an op by name; returns -1 if unknown. */
-int sim_op_from_name(const char *name);
-
-/* Arm: the nth call from now (nth >= 1) fails with status. */
-void sim_fault_arm(struct sim_faults *f, enum sim_op op, uint64_t nth, int status, bool persistent);
-/* Disarm one op (counters kept). */
-void sim_fault_disarm(struct sim_faults *f, enum sim_op op);
 /*
- * Count one call of `op`.  Returns 0 if the call proceeds, or the armed
- * status (non-zero) if it must fail.
+ * Arm `fault` (copied).  Returns 0, or -EINVAL for a bad op, nth == 0 or an
+ * err its kind cannot return (logged), -ENOSPC when SIM_FAULT_MAX are armed.
  */
-int sim_fault_check(struct sim_faults *f, enum sim_op op);
-/* Total number of failed calls over all ops. */
-uint64_t sim_fault_total_fired(const struct sim_faults *f);
+int sim_fault_arm(struct sim_faults *t, const struct sim_fault *fault);
+/* Disarm every fault of `op` (counters kept). */
+void sim_fault_disarm(struct sim_faults *t, enum sim_op op);
+/* Disarm every fault. */
+void sim_fault_disarm_all(struct sim_faults *t);
+/*
+ * Count one call of `op`.  Returns 0 if the call proceeds, otherwise the
+ * err of the fault that fires (an rb status, a positive errno or
+ * SIM_FAULT_SHORT).
+ */
+int sim_fault_check(struct sim_faults *t, enum sim_op op);
+/* Calls failed or shortened over every op of `kind`. */
+uint64_t sim_fault_fired(const struct sim_faults *t, enum sim_op_kind kind);
+
+enum sim_op_kind sim_op_kind(enum sim_op op);
+/* "rb" / "io", as in scenario files; sim_op_kind_from_name returns -1 if unknown. */
+const char *sim_op_kind_name(enum sim_op_kind kind);
+int sim_op_kind_from_name(const char *name);
+/* Name of an op ("get_next_subbuf", "pwrite"); NULL if out of range. */
+const char *sim_op_name(enum sim_op op);
+/* The op of `kind` named `name`, or -1. */
+int sim_op_from_name(enum sim_op_kind kind, const char *name);
+/*
+ * Name of what a fault of `op` returns: rb status ("ERROR"), errno
+ * ("ENOSPC") or "short"; "?" for a value that has no name here.
+ */
+const char *sim_fault_err_name(enum sim_op op, int err);
+/* The err named `name` for a fault of `op`: 0 and *err, or -1 if unknown. */
+int sim_fault_err_from_name(enum sim_op op, const char *name, int *err);
 
 #endif /* SLUICE_SIM_FAULT_H */

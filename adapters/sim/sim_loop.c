@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * sim_loop.c - the simulated loops and their seeded stepper (contract in
+ * sim_loop.h).  Everything runs on the test's one thread: the stepper runs
+ * one callback per step, then the after-step hooks.
+ */
 #include "sim_loop.h"
 
 #include <errno.h>
@@ -11,12 +16,10 @@
 
 #define SRC_NAME_MAX 48
 
-enum src_kind { SRC_FD, SRC_TIMER, SRC_WAIT, SRC_POST };
-
 struct loop_source {
 	struct cds_list_head node;   /* stepper->sources, then stepper->zombies */
 	struct sim_loop *loop;
-	enum src_kind kind;
+	enum sim_src_kind kind;
 	uint64_t seq;                /* creation order across all loops */
 	bool removed;
 	bool woken;                  /* waits */
@@ -32,7 +35,8 @@ struct loop_source {
 };
 
 static const char *const kind_names[] = {
-	[SRC_FD] = "fd", [SRC_TIMER] = "timer", [SRC_WAIT] = "wait", [SRC_POST] = "post",
+	[SIM_SRC_FD] = "fd", [SIM_SRC_TIMER] = "timer", [SIM_SRC_WAIT] = "wait",
+	[SIM_SRC_POST] = "post",
 };
 
 /* The stepper whose time and step count prefix log lines (one per process). */
@@ -83,7 +87,7 @@ static int reserve(struct sim_stepper *st, size_t want)
 }
 
 /* Allocate and link a source in creation order.  Returns NULL without memory. */
-static struct loop_source *src_add(struct sim_loop *sl, enum src_kind kind, const char *name,
+static struct loop_source *src_add(struct sim_loop *sl, enum sim_src_kind kind, const char *name,
 				   void *arg)
 {
 	struct sim_stepper *st = sl->st;
@@ -130,7 +134,7 @@ static int sim_add_fd(struct loop *loop, int fd, const char *name, loop_fd_fn fn
 		ERR("loop '%s': bad fd watch '%s' (fd %d)", sl->name, name ? name : "", fd);
 		return fd < 0 ? -EBADF : -EINVAL;
 	}
-	s = src_add(sl, SRC_FD, name, arg);
+	s = src_add(sl, SIM_SRC_FD, name, arg);
 	if (!s)
 		return -ENOMEM;
 	s->fd = fd;
@@ -151,7 +155,7 @@ static int sim_add_timer(struct loop *loop, uint64_t first_ns, uint64_t period_n
 		ERR("loop '%s': timer '%s' without callback", sl->name, name ? name : "");
 		return -EINVAL;
 	}
-	s = src_add(sl, SRC_TIMER, name, arg);
+	s = src_add(sl, SIM_SRC_TIMER, name, arg);
 	if (!s)
 		return -ENOMEM;
 	s->fn = fn;
@@ -175,7 +179,7 @@ static int sim_add_wait(struct loop *loop, const char *name, loop_fn fn, void *a
 		    name ? name : "");
 		return -EINVAL;
 	}
-	s = src_add(sl, SRC_WAIT, name, arg);
+	s = src_add(sl, SIM_SRC_WAIT, name, arg);
 	if (!s)
 		return -ENOMEM;
 	s->fn = fn;
@@ -183,10 +187,28 @@ static int sim_add_wait(struct loop *loop, const char *name, loop_fn fn, void *a
 	return 0;
 }
 
-/* loop_ops.wake: mark ready; repeated wakes are no-ops. */
-static void sim_wake(struct loop_source *s)
+/*
+ * A source handed to wake / remove must belong to the loop it comes with
+ * (the core names the owner loop at every call).  Logs and returns false
+ * otherwise.
+ */
+static bool owned_by(struct loop *loop, const struct loop_source *s, const char *op)
 {
-	if (s->kind != SRC_WAIT) {
+	struct sim_loop *sl = to_sim(loop);
+
+	if (s->loop == sl)
+		return true;
+	ERR("loop '%s': %s of %s '%s', a source of loop '%s'", sl->name, op, kind_names[s->kind],
+	    s->name, s->loop->name);
+	return false;
+}
+
+/* loop_ops.wake: mark ready; repeated wakes are no-ops. */
+static void sim_wake(struct loop *loop, struct loop_source *s)
+{
+	if (!owned_by(loop, s, "wake"))
+		return;
+	if (s->kind != SIM_SRC_WAIT) {
 		ERR("loop '%s': wake on %s '%s', which is not a wait", s->loop->name,
 		    kind_names[s->kind], s->name);
 		return;
@@ -209,7 +231,7 @@ static int sim_post(struct loop *loop, const char *name, loop_fn fn, void *arg)
 		ERR("loop '%s': post '%s' without function", sl->name, name ? name : "");
 		return -EINVAL;
 	}
-	s = src_add(sl, SRC_POST, name, arg);
+	s = src_add(sl, SIM_SRC_POST, name, arg);
 	if (!s)
 		return -ENOMEM;
 	s->fn = fn;
@@ -217,8 +239,10 @@ static int sim_post(struct loop *loop, const char *name, loop_fn fn, void *arg)
 }
 
 /* loop_ops.remove (see the contract in core/loop.h). */
-static void sim_remove(struct loop_source *s)
+static void sim_remove(struct loop *loop, struct loop_source *s)
 {
+	if (!owned_by(loop, s, "remove"))
+		return;
 	/* A fired one-shot timer or a completed wait, still in its own step. */
 	if (s->removed) {
 		DBG("loop '%s': %s '%s' already removed", s->loop->name, kind_names[s->kind],
@@ -256,6 +280,7 @@ int sim_stepper_init(struct sim_stepper *st, struct sim_world *world)
 	CDS_INIT_LIST_HEAD(&st->loops);
 	CDS_INIT_LIST_HEAD(&st->sources);
 	CDS_INIT_LIST_HEAD(&st->zombies);
+	CDS_INIT_LIST_HEAD(&st->hooks);
 	return 0;
 }
 
@@ -282,6 +307,7 @@ void sim_stepper_fini(struct sim_stepper *st)
 	CDS_INIT_LIST_HEAD(&st->loops);
 	CDS_INIT_LIST_HEAD(&st->sources);
 	CDS_INIT_LIST_HEAD(&st->zombies);
+	CDS_INIT_LIST_HEAD(&st->hooks);
 	st->ready = NULL;
 	st->ready_events = NULL;
 	st->pfd = NULL;
@@ -359,7 +385,7 @@ static void timer_rearm(struct loop_source *s, uint64_t now)
 /* Describe the chosen event for logs and sim_stepper_last_event(). */
 static void describe(struct sim_stepper *st, const struct loop_source *s, unsigned int ev)
 {
-	if (s->kind != SRC_FD) {
+	if (s->kind != SIM_SRC_FD) {
 		snprintf(st->last_event, sizeof(st->last_event), "loop '%s' %s '%s'",
 			 s->loop->name, kind_names[s->kind], s->name);
 		return;
@@ -375,16 +401,17 @@ static void describe(struct sim_stepper *st, const struct loop_source *s, unsign
 static void run_one(struct sim_stepper *st, struct loop_source *s, unsigned int ev)
 {
 	struct loop_source *z, *tmp;
+	struct sim_step_hook *h;
 
 	st->in_step = true;
 	st->steps++;
 	describe(st, s, ev);
 	DBG2("%s", st->last_event);
 	switch (s->kind) {
-	case SRC_FD:
+	case SIM_SRC_FD:
 		s->fd_fn(s->arg, s->fd, ev);
 		break;
-	case SRC_TIMER:
+	case SIM_SRC_TIMER:
 		/* Rearm or remove first, so the callback may remove or re-add it. */
 		if (s->period_ns)
 			timer_rearm(s, sim_world_now(st->world));
@@ -392,14 +419,14 @@ static void run_one(struct sim_stepper *st, struct loop_source *s, unsigned int 
 			detach(s);
 		s->fn(s->arg);
 		break;
-	case SRC_WAIT:
-	case SRC_POST:
+	case SIM_SRC_WAIT:
+	case SIM_SRC_POST:
 		detach(s);
 		s->fn(s->arg);
 		break;
 	}
-	if (st->after_step)
-		st->after_step(st->after_step_arg);
+	cds_list_for_each_entry(h, &st->hooks, node)
+		h->fn(h->arg);
 	st->in_step = false;
 	cds_list_for_each_entry_safe(z, tmp, &st->zombies, node) {
 		cds_list_del(&z->node);
@@ -444,10 +471,10 @@ static void build_report(struct sim_stepper *st)
 		cds_list_for_each_entry(s, &st->sources, node) {
 			if (s->loop != sl)
 				continue;
-			if (s->kind == SRC_WAIT)
+			if (s->kind == SIM_SRC_WAIT)
 				len = report_add(st, len, "loop '%s' waits: %s\n", sl->name,
 						 s->name);
-			else if (s->kind == SRC_FD)
+			else if (s->kind == SIM_SRC_FD)
 				len = report_add(st, len, "loop '%s' fd %d %s: %s\n", sl->name,
 						 s->fd, s->closed ? "closed" : "not ready",
 						 s->name);
@@ -463,7 +490,7 @@ static int poll_fds(struct sim_stepper *st)
 	int ret;
 
 	cds_list_for_each_entry(s, &st->sources, node) {
-		if (s->kind != SRC_FD)
+		if (s->kind != SIM_SRC_FD)
 			continue;
 		st->pfd[n].fd = s->fd;
 		st->pfd[n].events = POLLIN | POLLRDHUP;
@@ -499,7 +526,7 @@ enum sim_step_result sim_step(struct sim_stepper *st)
 		unsigned int ev = 0;
 
 		switch (s->kind) {
-		case SRC_FD: {
+		case SIM_SRC_FD: {
 			short rev = st->pfd[ifd++].revents;
 
 			s->closed = rev & POLLNVAL;
@@ -511,19 +538,19 @@ enum sim_step_result sim_step(struct sim_stepper *st)
 			ev = s->closed ? 0 : map_revents(rev);
 			break;
 		}
-		case SRC_TIMER:
+		case SIM_SRC_TIMER:
 			if (s->deadline_ns <= now)
 				ev = 1;
 			else if (!earliest || s->deadline_ns < earliest->deadline_ns)
 				earliest = s;
 			break;
-		case SRC_WAIT:
+		case SIM_SRC_WAIT:
 			if (s->woken)
 				ev = 1;
 			else
 				waits = true;
 			break;
-		case SRC_POST:
+		case SIM_SRC_POST:
 			ev = 1;
 			break;
 		}
@@ -603,10 +630,52 @@ const char *sim_stepper_last_event(const struct sim_stepper *st)
 	return st->last_event;
 }
 
-void sim_stepper_set_after_step(struct sim_stepper *st, void (*fn)(void *arg), void *arg)
+void sim_stepper_add_hook(struct sim_stepper *st, struct sim_step_hook *h, void (*fn)(void *arg),
+			  void *arg)
 {
-	st->after_step = fn;
-	st->after_step_arg = arg;
+	h->fn = fn;
+	h->arg = arg;
+	cds_list_add_tail(&h->node, &st->hooks);
+}
+
+void sim_stepper_remove_hook(struct sim_step_hook *h)
+{
+	cds_list_del(&h->node);
+}
+
+bool sim_stepper_pending(const struct sim_stepper *st, enum sim_src_kind kind, const char *sub)
+{
+	const struct loop_source *s;
+
+	/* Only waits are ever woken; an fd watch is never "pending". */
+	cds_list_for_each_entry(s, &st->sources, node)
+		if (s->kind == kind && kind != SIM_SRC_FD && !s->woken && strstr(s->name, sub))
+			return true;
+	return false;
+}
+
+void sim_stepper_describe_pending(const struct sim_stepper *st, char *buf, size_t len)
+{
+	const struct loop_source *s;
+	size_t o = 0;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	cds_list_for_each_entry(s, &st->sources, node) {
+		char at[32] = "";
+		int n;
+
+		if (s->kind == SIM_SRC_FD)
+			continue;
+		if (s->kind == SIM_SRC_TIMER)
+			snprintf(at, sizeof(at), " at %lluns", (unsigned long long)s->deadline_ns);
+		n = snprintf(buf + o, len - o, "%s%s %s '%s'%s%s", o ? "; " : "", s->loop->name,
+			     kind_names[s->kind], s->name, at, s->woken ? " (woken)" : "");
+		if (n < 0 || (size_t)n >= len - o)
+			break;
+		o += (size_t)n;
+	}
 }
 
 void sim_stepper_log_prefix(char *buf, size_t len)

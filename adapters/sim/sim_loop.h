@@ -19,7 +19,8 @@
  *       - posted function.
  *  2. If k >= 1 events are ready, pick index sim_rand_below(rng, k) (no
  *     draw when k == 1, so a forced step does not shift later choices), run
- *     that one callback, count the step, call after_step: SIM_STEP_STEPPED.
+ *     that one callback, count the step, run the after-step hooks:
+ *     SIM_STEP_STEPPED.
  *  3. Else if a timer exists, move the world clock to the earliest deadline
  *     (ties: lowest creation order) without running anything:
  *     SIM_STEP_ADVANCED_TIME.  No wall time passes.
@@ -39,8 +40,13 @@
  * (production timerfd coalesces overruns the same way).  A one-shot timer,
  * a wait and a post are removed by the stepper just before their callback.
  *
- * Removal from callbacks (and from after_step) is safe: the source is
- * unlinked at once and freed after the step.  Everything is single-threaded:
+ * After-step hooks (sim_stepper_add_hook) are how every user of the
+ * simulation checks its invariants at each step boundary; between steps the
+ * stepper also answers what is pending (sim_stepper_pending), so nobody
+ * needs to wrap the loops to track their waits and posts.
+ *
+ * Removal from callbacks (and from hooks) is safe: the source is unlinked
+ * at once and freed after the step.  Everything is single-threaded:
  * loop_wake() / loop_post() are called from callbacks or the test itself.
  */
 #ifndef SLUICE_SIM_LOOP_H
@@ -73,6 +79,21 @@ enum sim_step_result {
 
 struct sim_stepper;
 
+/* Kinds of event sources, as named in logs and reports. */
+enum sim_src_kind { SIM_SRC_FD, SIM_SRC_TIMER, SIM_SRC_WAIT, SIM_SRC_POST };
+
+/*
+ * An after-step hook, owned by its user and linked into the stepper by
+ * sim_stepper_add_hook(): fn(arg) runs after every callback step (not after
+ * time advances), hooks in the order they were added.  fn may add and
+ * remove sources but must not step, nor add or remove hooks.
+ */
+struct sim_step_hook {
+	struct cds_list_head node;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
 /* One simulated event loop.  `base` first: (struct loop *) casts work. */
 struct sim_loop {
 	struct loop base;
@@ -96,8 +117,7 @@ struct sim_stepper {
 	uint64_t next_seq;
 	uint64_t steps;
 	bool in_step;
-	void (*after_step)(void *arg);
-	void *after_step_arg;
+	struct cds_list_head hooks;     /* struct sim_step_hook, run order */
 	char last_event[SIM_EVENT_MAX];
 	char report[SIM_REPORT_MAX];
 };
@@ -151,12 +171,25 @@ uint64_t sim_stepper_steps(const struct sim_stepper *st);
 /* Last event run, e.g. "loop 'cmd' fd 'sessiond' IN|HUP" ("" if none yet). */
 const char *sim_stepper_last_event(const struct sim_stepper *st);
 
+/* Run fn(arg) after every step from now on (see struct sim_step_hook); `h` is the caller's. */
+void sim_stepper_add_hook(struct sim_stepper *st, struct sim_step_hook *h, void (*fn)(void *arg),
+			  void *arg);
+/* Unlink a hook added before (not from a hook). */
+void sim_stepper_remove_hook(struct sim_step_hook *h);
+
 /*
- * Call fn(arg) after every callback step (not after time advances), e.g. to
- * check invariants.  fn may add and remove sources but must not step.
- * fn == NULL uninstalls.
+ * Is a source of `kind` (SIM_SRC_WAIT, SIM_SRC_TIMER or SIM_SRC_POST)
+ * pending whose name contains `sub`?  A wait is pending until woken, a
+ * timer until removed (or fired, one-shot), a post until it ran.
  */
-void sim_stepper_set_after_step(struct sim_stepper *st, void (*fn)(void *arg), void *arg);
+bool sim_stepper_pending(const struct sim_stepper *st, enum sim_src_kind kind, const char *sub);
+
+/*
+ * Every pending wait (woken ones flagged), timer (with its deadline) and
+ * post, "; "-separated and truncated to `len`, e.g.
+ * "cmd wait 'PUSH_METADATA flushed'; data timer 'monitor' at 1000ns"; "" if none.
+ */
+void sim_stepper_describe_pending(const struct sim_stepper *st, char *buf, size_t len);
 
 /*
  * Make log lines of this process carry "t=<virtual ns> step=<n>" of `st`

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * sim_world.h - what every simulated component shares: the seed-driven
- * random generator, the virtual clock, the fault table and the simulated
- * CPU topology (possible vs. online CPUs, for hotplug).
+ * random generator, the virtual clock, the fault table (sim_fault.h: the
+ * ring-buffer ops of sim_rb and the syscalls of a sim_io shim bound to it)
+ * and the simulated CPU topology (possible vs. online CPUs, for hotplug).
  *
  * Nothing here reads the real clock or any global state: two worlds built
  * from the same seed behave identically.
@@ -22,7 +23,7 @@ struct sim_world {
 	uint64_t seed;
 	struct sim_rand rng;        /* root generator; components fork from it */
 	uint64_t now_ns;            /* virtual monotonic clock */
-	struct sim_faults faults;
+	struct sim_faults faults;   /* sim_rb's, and sim_io's when bound to it */
 	int nr_possible_cpus;       /* streams per per-CPU channel */
 	uint64_t online_mask;       /* bit n set = CPU n online */
 };

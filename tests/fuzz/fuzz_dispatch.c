@@ -11,8 +11,10 @@
  * next (fd, payload) or deliberately breaks the exchange (EOF, a byte
  * without fd, a truncated payload), steps the consumer until the reply is
  * complete, and checks the reply has the shape and the codes the protocol
- * allows.  Built with ASan + UBSan (no recovery) so memory errors abort;
- * LeakSanitizer checks at exit; fd counts are checked after every consumer.
+ * allows; the consumer's invariants (tests/support/invariants.h) are
+ * checked after every step.  Built with ASan + UBSan (no recovery) so
+ * memory errors abort; LeakSanitizer checks at exit; fd counts are checked
+ * after every consumer.
  *
  * One consumer ("instance") first replays a random prefix of one capture
  * unmutated (to reach channels, chunks, metadata streams), then takes
@@ -50,6 +52,7 @@
 #include "consumer.h"
 #include "fake_sessiond.h"
 #include "fdpass.h"
+#include "invariants.h"
 #include "io.h"
 #include "io_posix.h"
 #include "log.h"
@@ -455,6 +458,8 @@ struct fz {
 	struct sim_loop *cmd, *data;
 	struct fake_sessiond fs;
 	struct consumer *c;
+	struct invariants inv;   /* checked after every step ... */
+	struct sim_step_hook report; /* ... and reported by report_invariant, hooked after it */
 	int quit_calls;
 	int mon_rd;              /* read end of the last monitor pipe sent */
 	enum md_state md_st;     /* metadata-socket server */
@@ -595,6 +600,15 @@ static void fail(struct fz *f, const char *fmt, ...)
 		rmdir(base_dir);
 	}
 	exit(1);
+}
+
+/* After-step hook: the first invariant violation (invariants.h) fails the run. */
+static void report_invariant(void *arg)
+{
+	struct fz *f = arg;
+
+	if (f->inv.msg[0])
+		fail(f, "%s", f->inv.msg);
 }
 
 /* consumer_env.on_quit: count the calls (must be exactly one per consumer). */
@@ -847,6 +861,8 @@ static void instance_start(struct fz *f)
 	env.on_quit_arg = f;
 	if (consumer_create(&env, &f->c))
 		fail(NULL, "consumer_create failed");
+	invariants_attach(&f->inv, &f->st, f->c, &f->rb, &f->w.faults, &f->quit_calls);
+	sim_stepper_add_hook(&f->st, &f->report, report_invariant, f);
 	tot.instances++;
 }
 
@@ -913,6 +929,7 @@ static void instance_stop(struct fz *f, int fds_before, bool abandoned)
 			s.channels, s.streams, hist_n ? h->type : 0u,
 			sim_stepper_last_event(&f->st));
 	}
+	invariants_detach(&f->inv);
 	consumer_destroy(f->c);
 	fake_sessiond_fini(&f->fs);
 	sim_stepper_fini(&f->st);

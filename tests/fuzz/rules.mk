@@ -14,7 +14,8 @@ FUZZ_BIN      := $(FUZZ_B)/fuzz_dispatch
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS    = $(CSTD) $(WARN) -O1 -g $(FUZZ_SAN) $(URCU_CFLAGS)
 FUZZ_SRC      := $(CORE_SRC) $(SIM_SRC) adapters/posix/io_posix.c tests/support/capture.c \
-		 tests/support/fake_sessiond.c tests/support/test_fds.c tests/fuzz/fuzz_dispatch.c
+		 tests/support/fake_sessiond.c tests/support/invariants.c tests/support/test_fds.c \
+		 tests/fuzz/fuzz_dispatch.c
 FUZZ_OBJ      := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(FUZZ_SRC))
 FUZZ_SHORT_N  ?= 40000
 FUZZ_SHORT_SEED ?= 20261126

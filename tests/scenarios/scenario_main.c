@@ -82,22 +82,14 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The -f argument that replays fault f. */
-static void fault_arg(const struct scn_fault *f, char *buf, size_t len)
+/* The -f argument that replays fault f ("" for none). */
+static void fault_arg(const struct sim_fault *f, char *buf, size_t len)
 {
-	static const char *const rbs[] = { "OK", "NO_DATA", "FINALIZED", "OVERWRITTEN", "FULL",
-					   "NO_STREAM", "UNSUPPORTED", "NOMEM", "IO", "ERROR" };
-
 	buf[0] = '\0';
-	if (f->kind == SCN_FAULT_RB)
-		snprintf(buf, len, " -f rb:%s:%" PRIu64 ":%s%s", sim_op_name((enum sim_op)f->op),
-			 f->nth, rbs[f->status], f->persistent ? ":p" : "");
-	else if (f->kind == SCN_FAULT_IO)
-		snprintf(buf, len, " -f io:%s:%" PRIu64 ":%s%s",
-			 sim_io_call_name((enum sim_io_call)f->op), f->nth,
-			 f->status == SIM_IO_SHORT ? "short" : f->status == ENOSPC ? "ENOSPC" :
-			 f->status == EIO ? "EIO" : f->status == EINTR ? "EINTR" : "EACCES",
-			 f->persistent ? ":p" : "");
+	if (f->nth)
+		snprintf(buf, len, " -f %s:%s:%" PRIu64 ":%s%s",
+			 sim_op_kind_name(sim_op_kind(f->op)), sim_op_name(f->op), f->nth,
+			 sim_fault_err_name(f->op, f->err), f->every ? ":p" : "");
 }
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -220,10 +212,28 @@ static int sweep_one(const struct scn *s, struct scn_opts *o, struct sweep_stats
 	return 0;
 }
 
-/* Fault sweep of one scenario.  Returns failures. */
+/*
+ * What a sweep fails `op` with: 0 and *n errs, the realistic status of a
+ * ring-buffer op, or each disk error of a syscall (short writes for write
+ * and pwrite only).
+ */
+static void sweep_errs(enum sim_op op, int errs[4], size_t *n)
+{
+	static const int io_errs[] = { ENOSPC, EIO, EINTR, SIM_FAULT_SHORT };
+
+	*n = 0;
+	if (sim_op_kind(op) == SIM_KIND_RB) {
+		errs[(*n)++] = rb_status_for(op);
+		return;
+	}
+	for (size_t e = 0; e < sizeof(io_errs) / sizeof(io_errs[0]); e++)
+		if (io_errs[e] != SIM_FAULT_SHORT || op == SIM_IO_WRITE || op == SIM_IO_PWRITE)
+			errs[(*n)++] = io_errs[e];
+}
+
+/* Fault sweep of one scenario over the ops of the kinds asked for.  Returns failures. */
 static int sweep(const struct scn *s, uint64_t seed, bool rb, bool io)
 {
-	static const int io_errs[] = { ENOSPC, EIO, EINTR, SIM_IO_SHORT };
 	struct scn_opts o = { .seed = seed, .verbose = verbose, .keep = keep, .sweep = true };
 	struct scn_result clean;
 	struct sweep_stats ss = { 0 };
@@ -233,25 +243,19 @@ static int sweep(const struct scn *s, uint64_t seed, bool rb, bool io)
 		report_failure(s, &o, &clean);
 		return 1;
 	}
-	for (int op = 0; rb && op < SIM_OP_COUNT && ss.fails < 100000; op++) {
-		for (uint64_t n = 1; n <= clean.rb_calls[op] + 1 && ss.fails < 100000; n++) {
-			for (int p = 0; p < 2; p++) {
-				o.fault = (struct scn_fault){ .kind = SCN_FAULT_RB, .op = op, .nth = n,
-							      .status = rb_status_for(op),
-							      .persistent = p };
-				sweep_one(s, &o, &ss);
-			}
-		}
-	}
-	for (int c = 0; io && c < SIM_IO_NR_CALLS && ss.fails < 100000; c++) {
-		for (size_t e = 0; e < sizeof(io_errs) / sizeof(io_errs[0]); e++) {
-			if (io_errs[e] == SIM_IO_SHORT && c != SIM_IO_WRITE && c != SIM_IO_PWRITE)
-				continue;
-			for (uint64_t n = 1; n <= clean.io_calls[c] + 1 && ss.fails < 100000; n++) {
-				for (int p = 0; p < 2; p++) {
-					o.fault = (struct scn_fault){ .kind = SCN_FAULT_IO, .op = c,
-								      .nth = n, .status = io_errs[e],
-								      .persistent = p };
+	for (int op = 0; op < SIM_OP_COUNT && ss.fails < 100000; op++) {
+		int errs[4];
+		size_t nerrs;
+
+		if (!(sim_op_kind(op) == SIM_KIND_RB ? rb : io))
+			continue;
+		sweep_errs(op, errs, &nerrs);
+		for (size_t e = 0; e < nerrs; e++) {
+			for (uint64_t n = 1; n <= clean.calls[op] + 1 && ss.fails < 100000; n++) {
+				for (uint64_t every = 0; every < 2; every++) {
+					o.fault = (struct sim_fault){ .op = op, .nth = n,
+								      .every = every,
+								      .err = errs[e] };
 					sweep_one(s, &o, &ss);
 				}
 			}
@@ -266,40 +270,28 @@ static int sweep(const struct scn *s, uint64_t seed, bool rb, bool io)
 	return (int)ss.fails;
 }
 
-/* -f rb:OP:N[:STATUS][:p] | io:CALL:N:ERR[:p] */
-static int parse_fault(const char *arg, struct scn_fault *f)
+/* -f rb:OP:N[:STATUS][:p] | io:CALL:N:ERR[:p] (a ring-buffer op fails with ERROR by default) */
+static int parse_fault(const char *arg, struct sim_fault *f)
 {
-	static const char *const rbs[] = { "OK", "NO_DATA", "FINALIZED", "OVERWRITTEN", "FULL",
-					   "NO_STREAM", "UNSUPPORTED", "NOMEM", "IO", "ERROR" };
 	char buf[128], *part[5] = { 0 }, *save = NULL;
-	int np = 0;
+	int np = 0, kind, op;
+	bool every;
 
 	snprintf(buf, sizeof(buf), "%s", arg);
 	for (char *t = strtok_r(buf, ":", &save); t && np < 5; t = strtok_r(NULL, ":", &save))
 		part[np++] = t;
 	if (np < 3)
 		return -1;
-	f->nth = strtoull(part[2], NULL, 0);
-	f->persistent = np >= 4 && !strcmp(part[np - 1], "p");
-	if (!strcmp(part[0], "rb")) {
-		f->kind = SCN_FAULT_RB;
-		f->op = sim_op_from_name(part[1]);
-		f->status = RB_ERROR;
-		if (np >= 4 && strcmp(part[3], "p"))
-			for (int i = 1; i < 10; i++)
-				if (!strcmp(rbs[i], part[3]))
-					f->status = i;
-		return f->op < 0 || !f->nth ? -1 : 0;
-	}
-	if (!strcmp(part[0], "io") && np >= 4) {
-		f->kind = SCN_FAULT_IO;
-		f->op = sim_io_call_from_name(part[1]);
-		f->status = !strcmp(part[3], "short") ? SIM_IO_SHORT : !strcmp(part[3], "ENOSPC") ?
-			    ENOSPC : !strcmp(part[3], "EIO") ? EIO : !strcmp(part[3], "EINTR") ?
-			    EINTR : EACCES;
-		return f->op < 0 || !f->nth ? -1 : 0;
-	}
-	return -1;
+	kind = sim_op_kind_from_name(part[0]);
+	op = kind < 0 ? -1 : sim_op_from_name(kind, part[1]);
+	every = !strcmp(part[np - 1], "p");
+	if (op < 0)
+		return -1;
+	*f = (struct sim_fault){ .op = op, .nth = strtoull(part[2], NULL, 0), .every = every,
+				 .err = RB_ERROR };
+	if (np - every > 3)
+		return sim_fault_err_from_name(op, part[3], &f->err) || !f->nth ? -1 : 0;
+	return kind == SIM_KIND_IO || !f->nth ? -1 : 0;
 }
 
 static void usage(void)
@@ -314,7 +306,7 @@ int main(int argc, char **argv)
 	uint64_t seed = 1, nseeds = 1;
 	bool determinism = false, sweep_mode = false;
 	const char *sweep_kind = NULL;
-	struct scn_fault fault = { .kind = SCN_FAULT_NONE };
+	struct sim_fault fault = { .nth = 0 };
 	int opt, fails = 0;
 	double t0 = now_s();
 
@@ -369,7 +361,7 @@ int main(int argc, char **argv)
 
 			fails += sweep(s, seed, all || !strcmp(sweep_kind, "rb"),
 				       all || !strcmp(sweep_kind, "io"));
-		} else if (fault.kind != SCN_FAULT_NONE) {
+		} else if (fault.nth) {
 			struct scn_opts o = { .seed = seed, .fault = fault, .sweep = true,
 					      .verbose = verbose, .keep = keep, .bt2 = bt2_all };
 			struct scn_result r;

@@ -40,6 +40,8 @@
  *    fd); the walk then stops and the capture ends as the others do.
  *  - End: apps gone, objects closed, then EOF on the command socket; the
  *    consumer must call on_quit.  babeltrace2 then reads <tmp>.
+ *  - Invariants (invariants.h) are checked after every step; the first one
+ *    broken is reported in the result.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +59,7 @@
 #include "capture.h"
 #include "consumer.h"
 #include "fdpass.h"
+#include "invariants.h"
 #include "io.h"
 #include "io_posix.h"
 #include "log.h"
@@ -114,7 +117,8 @@ struct replay {
 	int c_cmd, c_md;                /* consumer ends until consumer_create took them */
 	int mon_rd, mon_wr;
 	int relayd[2];
-	bool quit;
+	int quit_calls;
+	struct invariants inv;          /* checked after every step */
 	char tmp[64];
 	struct chan chans[MAX_CHANS];
 	unsigned int nr_chans;
@@ -288,13 +292,13 @@ static bool pred_quit(void *arg)
 	struct replay *r = arg;
 
 	monitor_drain(r);
-	return r->quit;
+	return r->quit_calls > 0;
 }
 
 /* consumer_env.on_quit. */
 static void on_quit(void *arg)
 {
-	((struct replay *)arg)->quit = true;
+	((struct replay *)arg)->quit_calls++;
 }
 
 /* ---- applications ---- */
@@ -907,9 +911,11 @@ static int setup(struct replay *r, uint64_t seed)
 	env.cmd_fd = r->c_cmd;
 	env.metadata_fd = r->c_md;
 	ret = consumer_create(&env, &r->c);
-	if (ret == 0)
-		r->c_cmd = r->c_md = -1;        /* the consumer's now */
-	return ret;
+	if (ret)
+		return ret;
+	r->c_cmd = r->c_md = -1;        /* the consumer's now */
+	invariants_attach(&r->inv, &r->st, r->c, &r->rb, &r->world.faults, &r->quit_calls);
+	return 0;
 }
 
 /* nftw callback of the final rm -rf. */
@@ -960,9 +966,11 @@ static void teardown(struct replay *r, bool run_bt2_check)
 			r->cmd_fd = -1;
 		}
 		sim_step_until(&r->st, pred_quit, r, STEP_LIMIT);
-		r->res->quit_clean = r->quit;
-		if (!r->quit)
+		r->res->quit_clean = r->quit_calls > 0;
+		if (!r->quit_calls)
 			fprintf(stderr, "replay %s: consumer did not quit after EOF\n", r->name);
+		invariants_detach(&r->inv);
+		snprintf(r->res->invariant, sizeof(r->res->invariant), "%s", r->inv.msg);
 		consumer_destroy(r->c);
 		r->c = NULL;
 	}

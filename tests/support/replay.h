@@ -47,6 +47,7 @@ struct replay_result {
 	char abort_reason[REPLAY_REASON_MAX];
 	char first_mismatch[REPLAY_REASON_MAX]; /* "" when every compared reply matched */
 	bool quit_clean;        /* the consumer called on_quit after the final EOF */
+	char invariant[REPLAY_REASON_MAX]; /* first broken after a step (invariants.h), or "" */
 	uint64_t events_written;   /* accepted by the sim ring buffers */
 	uint64_t events_lost;      /* dropped at reserve + overwritten + cleared/deleted */
 	long bt2_events;           /* babeltrace2 event count, -1 when not run or failed */

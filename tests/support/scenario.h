@@ -7,16 +7,16 @@
  * One run = one fresh world: a consumer on three sim loops ("cmd",
  * "metadata", "data") of one seeded stepper, a fake session daemon over
  * socketpairs, simulated apps, a trace written with io_posix (through the
- * fault shim sim_io) into a private temporary directory.  Everything the run
+ * fault shim sim_io, bound to the world's fault table) into a private
+ * temporary directory.  Everything the run
  * wrote (replies, trace and index bytes) goes into a 64-bit digest: the
  * same scenario and seed give the same digest on every run and machine.
  *
- * Invariants are checked after every stepper step (scenario_check.c) and at
- * the end; the first violation fails the run with a message naming the
- * scenario line and the step.
+ * Invariants are checked after every stepper step (invariants.h, reported
+ * by scenario_check.c) and at the end; the first violation fails the run
+ * with a message naming the scenario line and the step.
  *
- * Threading: one run at a time per process (the tracking loop wrapper and
- * the log prefix are process-wide).
+ * Threading: one run at a time per process (the log prefix is process-wide).
  */
 #ifndef SLUICE_TEST_SCENARIO_H
 #define SLUICE_TEST_SCENARIO_H
@@ -26,16 +26,18 @@
 #include <stdint.h>
 
 #include "sim_fault.h"
-#include "sim_io.h"
 
 #define SCN_MAX_ARGS 24
 #define SCN_MSG_MAX 1024
+
+struct scn_verb;
 
 /* One statement of a scenario file: words split on blanks, comments dropped. */
 struct scn_step {
 	int line;                    /* 1-based line in the file */
 	int argc;
 	char *argv[SCN_MAX_ARGS];    /* point into the scn's text buffer */
+	const struct scn_verb *verb; /* argv[0]'s row of the verb table */
 };
 
 /* A parsed scenario file. */
@@ -48,27 +50,16 @@ struct scn {
 };
 
 /*
- * Read and split `path`.  Only the shape is checked here (known verbs,
- * balanced key=value words); arguments are checked when run.  Returns 0 and
- * *out, or -errno with a message in err.
+ * Read and split `path`.  Only the shape is checked here (known verbs, the
+ * number of words each takes); arguments are checked when run.  Returns 0
+ * and *out, or -errno with a message naming the line in err.
  */
 int scn_load(const char *path, struct scn **out, char *err, size_t errlen);
 void scn_free(struct scn *s);
 
-/* A fault armed from the first call of the run (sweeps). */
-enum scn_fault_kind { SCN_FAULT_NONE, SCN_FAULT_RB, SCN_FAULT_IO };
-
-struct scn_fault {
-	enum scn_fault_kind kind;
-	int op;                      /* enum sim_op or enum sim_io_call */
-	uint64_t nth;                /* >= 1 */
-	int status;                  /* rb: enum rb_status; io: errno or SIM_IO_SHORT */
-	bool persistent;
-};
-
 struct scn_opts {
 	uint64_t seed;
-	struct scn_fault fault;      /* SCN_FAULT_NONE normally */
+	struct sim_fault fault;      /* armed before the first call (sweeps); nth == 0: none */
 	/*
 	 * Sweep mode: reply expectations and event counts are not enforced
 	 * (an injected fault legitimately changes them); hangs, deadlocks,
@@ -86,8 +77,7 @@ struct scn_result {
 	char msg[SCN_MSG_MAX];       /* why it failed (line, step, invariant) */
 	uint64_t digest;
 	uint64_t steps;              /* stepper callbacks run */
-	uint64_t rb_calls[SIM_OP_COUNT];      /* ring-buffer calls seen, per op */
-	uint64_t io_calls[SIM_IO_NR_CALLS];   /* output syscalls seen, per call */
+	uint64_t calls[SIM_OP_COUNT];  /* ring-buffer calls and output syscalls seen, per op */
 	uint64_t faults_fired;       /* rb + io */
 	uint64_t events;             /* events found in the trace files (in-process CTF parse) */
 	uint64_t bt2_runs;           /* babeltrace2 invocations that read a chunk */

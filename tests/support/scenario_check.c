@@ -1,16 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * scenario_check.c - the invariants of a scenario run and the digest of its
- * output (scenario_priv.h).
+ * output (scenario_priv.h), on the runner's thread.
  *
- * After every step (the stepper's after_step hook):
- *   - every sub-buffer got is put again within the same handler (the core's
- *     handlers never block, so a hold never spans steps) - only while no
- *     injected ring-buffer fault fired, since a failed put legitimately
- *     keeps the hold for a retry;
- *   - no dispatched stream points at a released channel; metadata never
- *     copied past what the cache holds (scenario_introspect.c);
- *   - on_quit at most once.
+ * After every step: the checks of invariants.h, shared with every other
+ * fixture of the simulation; the first violation fails the run here.
  * At the end, once the consumer quit:
  *   - no channel or stream left in the consumer;
  *   - every hung-up stream got its final flush: no packet left open, every
@@ -31,7 +25,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "scenario_introspect.h"
 #include "scenario_priv.h"
 #include "sim_ctf.h"
 
@@ -39,31 +32,17 @@
 void scn_after_step(void *arg)
 {
 	struct scn_runctx *x = arg;
-	char msg[512];
-	uint64_t g;
 
-	if (x->r->failed || !x->c)
-		return;
-	g = sim_rb_outstanding_gets(&x->rb);
-	if (g && sim_fault_total_fired(&x->w.faults) == 0) {
-		scn_fail(x, "invariant: %" PRIu64 " sub-buffer(s) got and not put after '%s'", g,
-			 sim_stepper_last_event(&x->st));
-		return;
-	}
-	if (scn_introspect_check(x->c, msg, sizeof(msg))) {
-		scn_fail(x, "invariant: %s (after '%s')", msg, sim_stepper_last_event(&x->st));
-		return;
-	}
-	if (x->quit_calls > 1)
-		scn_fail(x, "invariant: on_quit called %d times", x->quit_calls);
+	if (x->inv.msg[0])
+		scn_fail(x, "invariant: %s", x->inv.msg);
 }
 
 /* See scenario_priv.h. */
 int scn_check_end(struct scn_runctx *x)
 {
 	struct consumer_stats cs;
-	bool rb_faults = sim_fault_total_fired(&x->w.faults) != 0;
-	bool io_faults = sim_io_total_fired(&x->sio) != 0;
+	bool rb_faults = sim_fault_fired(&x->w.faults, SIM_KIND_RB) != 0;
+	bool io_faults = sim_fault_fired(&x->w.faults, SIM_KIND_IO) != 0;
 	uint64_t bytes = 0, events = 0;
 
 	consumer_get_stats(x->c, &cs);
@@ -88,7 +67,7 @@ int scn_check_end(struct scn_runctx *x)
 			bytes += st.bytes_consumed;
 			events += st.events_written - st.events_lost;
 			/* a disk that keeps failing cannot be drained into */
-			if (rb_faults || (io_faults && x->o->fault.persistent) || c->tainted ||
+			if (rb_faults || (io_faults && x->o->fault.every) || c->tainted ||
 			    !x->check_flush || !st.hung_up)
 				continue;
 			if (st.packet_open)

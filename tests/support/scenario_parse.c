@@ -2,32 +2,16 @@
 /*
  * scenario_parse.c - scenario files into steps (scenario.h).  The format is
  * line-based: '#' starts a comment, words are separated by blanks, one
- * statement per line.  Only the verb is checked here; scenario_run.c checks
- * the arguments when it runs them, naming the line.
+ * statement per line.  Each statement's verb and word count are checked
+ * here against the verb table of scenario_run.c; the arguments themselves
+ * when they run.  Both name the line.  Runs on the runner's thread.
  */
-#include "scenario.h"
+#include "scenario_priv.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Every verb the runner understands (scenario_run.c executes them). */
-static const char *const verbs[] = {
-	"cpus", "startup", "chunk", "close_chunk", "chunk_exists", "ask", "get", "setup_metadata",
-	"push", "close_metadata", "flush", "clear_quiescent", "clear", "open_packets", "destroy",
-	"rotate", "data_pending", "drain", "discarded", "lost", "snapshot", "add_relayd",
-	"destroy_relayd", "serve_metadata", "send", "reply", "close", "attach", "app", "cpu",
-	"advance", "step", "run", "when", "until", "fault", "expect", "nocheck", "mark", "garbage", "release",
-};
-
-static bool verb_known(const char *v)
-{
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (!strcmp(v, verbs[i]))
-			return true;
-	return false;
-}
 
 /* FNV-1a, 64-bit. */
 uint64_t scn_fnv(uint64_t h, const void *p, size_t n)
@@ -101,7 +85,7 @@ int scn_load(const char *path, struct scn **out, char *err, size_t errlen)
 		s->name[strlen(s->name) - 4] = '\0';
 	for (line = s->text; line; line = next) {
 		struct scn_step st = { 0 };
-		char *hash, *tok, *save = NULL;
+		char *hash, *tok, *save = NULL, why[384];
 
 		lineno++;
 		next = strchr(line, '\n');
@@ -122,8 +106,9 @@ int scn_load(const char *path, struct scn **out, char *err, size_t errlen)
 		if (!st.argc)
 			continue;
 		st.line = lineno;
-		if (!verb_known(st.argv[0])) {
-			snprintf(err, errlen, "%s:%d: unknown statement '%s'", path, lineno, st.argv[0]);
+		st.verb = scn_verb_find(st.argv[0]);
+		if (scn_verb_check(&st, why, sizeof(why))) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
 			ret = -EINVAL;
 			goto fail;
 		}

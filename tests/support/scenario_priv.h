@@ -11,10 +11,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cmd.h"
 #include "consumer.h"
 #include "fake_sessiond.h"
+#include "invariants.h"
 #include "scenario.h"
-#include "scenario_loop.h"
 #include "sim_app.h"
 #include "sim_io.h"
 #include "sim_loop.h"
@@ -73,8 +74,8 @@ struct scn_runctx {
 	struct sim_stepper st;
 	bool st_ok;
 	struct sim_loop *cmd, *md, *data;
-	struct scn_loop wcmd, wmd, wdata;
-	struct scn_tracker tr;
+	struct invariants inv;       /* checked after every step ... */
+	struct sim_step_hook report; /* ... and reported by scn_after_step, hooked after it */
 	struct fake_sessiond fs;
 	bool fs_ok;
 	struct consumer *c;
@@ -102,12 +103,27 @@ struct scn_runctx {
 	uint64_t exp_events;         /* events committed and not declared lost */
 };
 
+/* A row of the verb table (scenario_run.c): one statement of the scenario language. */
+struct scn_verb {
+	const char *name;
+	int min_args, max_args;      /* words after the verb, key=value options included */
+	int (*run)(struct scn_runctx *x, const struct scn_step *s);
+	unsigned int flags;          /* LOCAL, OWED (scenario_run.c) */
+	enum cmd_type cmd;           /* the command of the verbs that share a handler */
+	const char *help;            /* usage, for errors */
+};
+
+/* The row of verb `name`, or NULL. */
+const struct scn_verb *scn_verb_find(const char *name);
+/* Is s a known verb with a word count it takes (also after `send`)?  0, or -1 and err. */
+int scn_verb_check(const struct scn_step *s, char *err, size_t len);
+
 /* Record the first failure (line, step, message); always returns -1. */
 int scn_fail(struct scn_runctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Mix a tagged value into the digest. */
 void scn_digest(struct scn_runctx *x, const char *tag, uint64_t v);
 
-/* after_step hook: the per-step invariants (scenario_check.c). */
+/* After-step hook: fail the run on the first invariant violation (scenario_check.c). */
 void scn_after_step(void *arg);
 /* End-of-run checks before the consumer is destroyed (conservation, final flush). */
 int scn_check_end(struct scn_runctx *x);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * scenario_run.c - replays one scenario (scenario.h) on the consumer core +
- * simulated tracer: builds the fixture, runs the statements in order (the
- * format is in tests/scenarios/README.md), tears everything down and checks
- * that nothing was left behind.
+ * simulated tracer, on the runner's one thread: builds the fixture, runs
+ * the statements in order through the verb table at the end of the
+ * statements (the format is in tests/scenarios/README.md), tears everything
+ * down and checks that nothing was left behind.
  *
  * Determinism: every choice comes from the world seed (the stepper's event
  * picks, the apps' field values); the output directory name is the only
@@ -223,32 +224,23 @@ static int setup(struct scn_runctx *x, int possible, int online)
 	x->st_ok = true;
 	if (x->o->verbose >= 2)
 		sim_stepper_install_log_prefix(&x->st);
-	scn_tracker_init(&x->tr);
 	x->cmd = sim_loop_create(&x->st, "cmd");
 	x->md = sim_loop_create(&x->st, "metadata");
 	x->data = sim_loop_create(&x->st, "data");
 	if (!x->cmd || !x->md || !x->data)
 		return scn_fail(x, "sim_loop_create failed");
-	scn_loop_wrap(&x->wcmd, sim_loop_base(x->cmd));
-	scn_loop_wrap(&x->wmd, sim_loop_base(x->md));
-	scn_loop_wrap(&x->wdata, sim_loop_base(x->data));
 	if (fake_sessiond_init(&x->fs, &x->st, &ccmd, &cmd_md))
 		return scn_fail(x, "fake_sessiond_init failed");
 	x->fs_ok = true;
 	x->fs.max_steps = x->max_steps;
-	sim_io_init(&x->sio, &io_posix);
-	if (x->o->fault.kind == SCN_FAULT_RB)
-		sim_fault_arm(&x->w.faults, (enum sim_op)x->o->fault.op, x->o->fault.nth,
-			      x->o->fault.status, x->o->fault.persistent);
-	else if (x->o->fault.kind == SCN_FAULT_IO &&
-		 sim_io_arm(&x->sio, (enum sim_io_call)x->o->fault.op, x->o->fault.nth,
-			    x->o->fault.status, x->o->fault.persistent) < 0)
-		return scn_fail(x, "bad io fault");
+	sim_io_init(&x->sio, &io_posix, &x->w.faults);
+	if (x->o->fault.nth && sim_fault_arm(&x->w.faults, &x->o->fault))
+		return scn_fail(x, "bad fault");
 	env.rb = &x->rb;
 	env.io = sim_io_io(&x->sio);
-	env.cmd_loop = &x->wcmd.base;
-	env.metadata_loop = &x->wmd.base;
-	env.data_loop = &x->wdata.base;
+	env.cmd_loop = sim_loop_base(x->cmd);
+	env.metadata_loop = sim_loop_base(x->md);
+	env.data_loop = sim_loop_base(x->data);
 	env.cmd_fd = ccmd;
 	env.metadata_fd = cmd_md;
 	env.on_quit = on_quit;
@@ -258,7 +250,8 @@ static int setup(struct scn_runctx *x, int possible, int online)
 		close(cmd_md);
 		return scn_fail(x, "consumer_create failed");
 	}
-	sim_stepper_set_after_step(&x->st, scn_after_step, x);
+	invariants_attach(&x->inv, &x->st, x->c, &x->rb, &x->w.faults, &x->quit_calls);
+	sim_stepper_add_hook(&x->st, &x->report, scn_after_step, x);
 	return 0;
 }
 
@@ -270,7 +263,7 @@ static int no_reply(struct scn_runctx *x, const char *what)
 	char pend[512];
 	const char *dl = sim_stepper_deadlock_report(&x->st);
 
-	scn_tracker_describe(&x->tr, pend, sizeof(pend));
+	sim_stepper_describe_pending(&x->st, pend, sizeof(pend));
 	if (dl && *dl)
 		return scn_fail(x, "%s: no reply, DEADLOCK: %s", what, dl);
 	return scn_fail(x, "%s: no reply (consumer idle or step limit; pending: %s; last event: %s)",
@@ -559,7 +552,7 @@ static int st_ask(struct scn_runctx *x, const struct scn_step *s)
 
 	if (pos_u64(x, s, 1, &key))
 		return -1;
-	if (s->argc < 3 || (strcmp(s->argv[2], "data") && strcmp(s->argv[2], "metadata")))
+	if (strcmp(s->argv[2], "data") && strcmp(s->argv[2], "metadata"))
 		return scn_fail(x, "ask <key> data|metadata ...");
 	md = !strcmp(s->argv[2], "metadata");
 	ch = chan_find(x, key);
@@ -623,9 +616,10 @@ static int st_ask(struct scn_runctx *x, const struct scn_step *s)
 	return 0;
 }
 
-/* Commands whose only field is a channel key and whose reply is a status. */
-static int st_key_cmd(struct scn_runctx *x, const struct scn_step *s, enum cmd_type t)
+/* Commands whose only field is a channel key (the verb's) and whose reply is a status. */
+static int st_key_cmd(struct scn_runctx *x, const struct scn_step *s)
 {
+	enum cmd_type t = s->verb->cmd;
 	struct cmd c = { .type = t };
 	struct scn_chan *ch;
 
@@ -768,14 +762,15 @@ static int st_drain(struct scn_runctx *x, const struct scn_step *s)
 	return scn_fail(x, "DATA_PENDING never reached 0");
 }
 
-static int st_stats_cmd(struct scn_runctx *x, const struct scn_step *s, bool lost)
+/* DISCARDED_EVENTS or LOST_PACKETS (the verb's) of one channel. */
+static int st_stats_cmd(struct scn_runctx *x, const struct scn_step *s)
 {
-	struct cmd c = { .type = lost ? CMD_LOST_PACKETS : CMD_DISCARDED_EVENTS };
+	struct cmd c = { .type = s->verb->cmd };
 
 	c.u.stats.session_id = SCN_SESSION;
 	if (pos_u64(x, s, 1, &c.u.stats.key) || send_cmd(x, &c))
 		return -1;
-	return owe(x, s, RK_U64, lost ? "LOST_PACKETS" : "DISCARDED_EVENTS", false);
+	return owe(x, s, RK_U64, wire_cmd_name(c.type), false);
 }
 
 static int st_rotate(struct scn_runctx *x, const struct scn_step *s)
@@ -857,7 +852,7 @@ static int st_attach(struct scn_runctx *x, const struct scn_step *s)
 	uint64_t key;
 	int ret;
 
-	if (s->argc < 3 || pos_u64(x, s, 2, &key))
+	if (pos_u64(x, s, 2, &key))
 		return scn_fail(x, "attach <app> <key>");
 	ch = chan_find(x, key);
 	if (!ch || !ch->have_objs) {
@@ -889,8 +884,6 @@ static int st_app(struct scn_runctx *x, const struct scn_step *s)
 	const char *what;
 	int ret = 0;
 
-	if (s->argc < 3)
-		return scn_fail(x, "app <name> write|reserve|commit|die|exit ...");
 	a = app_find(x, s->argv[1]);
 	what = s->argv[2];
 	if (!a) {
@@ -937,14 +930,14 @@ static int st_app(struct scn_runctx *x, const struct scn_step *s)
 struct pend_pred {
 	struct scn_runctx *x;
 	const char *sub;
-	bool posts;
+	enum sim_src_kind kind;      /* SIM_SRC_WAIT or SIM_SRC_POST */
 };
 
 static bool pending_pred(void *arg)
 {
 	struct pend_pred *p = arg;
 
-	return scn_tracker_pending(&p->x->tr, p->sub, p->posts) || p->x->r->failed;
+	return sim_stepper_pending(&p->x->st, p->kind, p->sub) || p->x->r->failed;
 }
 
 static bool quit_pred(void *arg)
@@ -973,7 +966,7 @@ static int st_when(struct scn_runctx *x, const struct scn_step *s)
 	char sub[128] = "";
 	enum sim_step_result r;
 
-	if (s->argc < 3 || (strcmp(s->argv[1], "waiting") && strcmp(s->argv[1], "posted")))
+	if (strcmp(s->argv[1], "waiting") && strcmp(s->argv[1], "posted"))
 		return scn_fail(x, "when waiting|posted <name words>");
 	for (int i = 2; i < s->argc; i++) {
 		size_t o = strlen(sub);
@@ -981,7 +974,7 @@ static int st_when(struct scn_runctx *x, const struct scn_step *s)
 		snprintf(sub + o, sizeof(sub) - o, "%s%s", i > 2 ? " " : "", s->argv[i]);
 	}
 	p.sub = sub;
-	p.posts = !strcmp(s->argv[1], "posted");
+	p.kind = strcmp(s->argv[1], "posted") ? SIM_SRC_WAIT : SIM_SRC_POST;
 	r = sim_step_until(&x->st, pending_pred, &p, x->max_steps);
 	if (r == SIM_STEP_PRED_TRUE)
 		return x->r->failed ? -1 : 0;
@@ -1015,59 +1008,33 @@ static int st_step(struct scn_runctx *x, const struct scn_step *s)
 
 static int st_fault(struct scn_runctx *x, const struct scn_step *s)
 {
-	uint64_t nth;
-	bool pers = flag(s, "persistent");
+	int kind = sim_op_kind_from_name(s->argv[1]);
+	const char *errname = kv(s, kind == SIM_KIND_IO ? "err" : "status");
+	struct sim_fault f = { .err = RB_ERROR };
+	int op;
 
-	if (s->argc < 3 || kv_u64(x, s, "nth", 1, &nth))
+	if (kind < 0)
 		return scn_fail(x, "fault rb|io <op> [nth=N] ...");
-	if (!strcmp(s->argv[1], "rb")) {
-		static const char *const names[] = { "OK", "NO_DATA", "FINALIZED", "OVERWRITTEN",
-						     "FULL", "NO_STREAM", "UNSUPPORTED", "NOMEM",
-						     "IO", "ERROR" };
-		const char *sv = kv(s, "status");
-		int op = sim_op_from_name(s->argv[2]);
-		int st = RB_ERROR;
-
-		if (op < 0)
-			return scn_fail(x, "unknown ring-buffer op '%s'", s->argv[2]);
-		if (sv) {
-			st = -1;
-			for (int i = 1; i < (int)(sizeof(names) / sizeof(names[0])); i++)
-				if (!strcmp(names[i], sv))
-					st = i;
-			if (st < 0)
-				return scn_fail(x, "unknown rb status '%s'", sv);
-		}
-		sim_fault_arm(&x->w.faults, (enum sim_op)op, nth, st, pers);
-		return 0;
-	}
-	if (!strcmp(s->argv[1], "io")) {
-		static const struct { const char *n; int e; } errs[] = {
-			{ "ENOSPC", ENOSPC }, { "EIO", EIO }, { "EINTR", EINTR },
-			{ "EACCES", EACCES }, { "EAGAIN", EAGAIN }, { "short", SIM_IO_SHORT },
-		};
-		const char *ev = kv(s, "err");
-		int call = sim_io_call_from_name(s->argv[2]);
-		int e = 0;
-
-		if (call < 0)
-			return scn_fail(x, "unknown io call '%s'", s->argv[2]);
-		for (size_t i = 0; ev && i < sizeof(errs) / sizeof(errs[0]); i++)
-			if (!strcmp(errs[i].n, ev))
-				e = errs[i].e;
-		if (!e)
-			return scn_fail(x, "fault io needs err=ENOSPC|EIO|EINTR|EACCES|EAGAIN|short");
+	op = sim_op_from_name(kind, s->argv[2]);
+	if (op < 0)
+		return scn_fail(x, "unknown %s op '%s'", s->argv[1], s->argv[2]);
+	f.op = op;
+	if (kv_u64(x, s, "nth", 1, &f.nth) || kv_u64(x, s, "every", flag(s, "persistent"), &f.every))
+		return -1;
+	if (kind == SIM_KIND_IO && !errname)
+		return scn_fail(x, "fault io needs err=ENOSPC|EIO|EINTR|EACCES|EAGAIN|short");
+	if (errname && sim_fault_err_from_name(f.op, errname, &f.err))
+		return scn_fail(x, "fault %s %s cannot return '%s'", s->argv[1], s->argv[2], errname);
+	if (kind == SIM_KIND_IO)
 		x->check_bytes = false;
-		if (sim_io_arm(&x->sio, (enum sim_io_call)call, nth, e, pers) < 0)
-			return scn_fail(x, "cannot arm io fault");
-		return 0;
-	}
-	return scn_fail(x, "fault rb|io ...");
+	if (sim_fault_arm(&x->w.faults, &f))
+		return scn_fail(x, "cannot arm the fault");
+	return 0;
 }
 
 static int st_expect(struct scn_runctx *x, const struct scn_step *s)
 {
-	const char *what = s->argc > 1 ? s->argv[1] : "";
+	const char *what = s->argv[1];
 
 	if (!strcmp(what, "stats")) {
 		struct consumer_stats cs;
@@ -1117,7 +1084,7 @@ static int st_expect(struct scn_runctx *x, const struct scn_step *s)
 	if (!strcmp(what, "pending")) {
 		if (s->argc < 3)
 			return scn_fail(x, "expect pending <name>");
-		if (!x->o->sweep && !scn_tracker_pending(&x->tr, s->argv[2], false))
+		if (!x->o->sweep && !sim_stepper_pending(&x->st, SIM_SRC_WAIT, s->argv[2]))
 			return scn_fail(x, "no wait '%s' pending", s->argv[2]);
 		return 0;
 	}
@@ -1132,183 +1099,246 @@ static int st_expect(struct scn_runctx *x, const struct scn_step *s)
 	return scn_fail(x, "unknown expectation '%s'", what);
 }
 
-/* Statements that do not talk to the session daemon's command socket. */
-static bool local_verb(const char *v)
+static int st_nocheck(struct scn_runctx *x, const struct scn_step *s)
 {
-	static const char *const local[] = { "app", "cpu", "advance", "run", "step", "when", "until",
-					     "expect", "nocheck", "mark", "fault", "close", "attach",
-					     "release", "serve_metadata" };
+	for (int i = 1; i < s->argc; i++) {
+		if (!strcmp(s->argv[i], "bytes"))
+			x->check_bytes = false;
+		else if (!strcmp(s->argv[i], "flush"))
+			x->check_flush = false;
+		else
+			return scn_fail(x, "nocheck bytes|flush");
+	}
+	return 0;
+}
 
-	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
-		if (!strcmp(v, local[i]))
-			return true;
-	return false;
+/* `cpus` past the first statement (scn_run reads it there). */
+static int st_cpus(struct scn_runctx *x, const struct scn_step *s)
+{
+	(void)s;
+	return scn_fail(x, "'cpus' must be the first statement");
+}
+
+static int st_cpu(struct scn_runctx *x, const struct scn_step *s)
+{
+	uint64_t n;
+
+	if (pos_u64(x, s, 1, &n))
+		return -1;
+	if (strcmp(s->argv[2], "online") && strcmp(s->argv[2], "offline"))
+		return scn_fail(x, "cpu <n> online|offline");
+	if (sim_world_cpu_set_online(&x->w, (int)n, !strcmp(s->argv[2], "online")))
+		return scn_fail(x, "cpu %" PRIu64 " is not possible", n);
+	return 0;
+}
+
+static int st_advance(struct scn_runctx *x, const struct scn_step *s)
+{
+	uint64_t ns;
+
+	if (parse_dur(x, s->argv[1], &ns))
+		return -1;
+	sim_world_advance(&x->w, ns);
+	return 0;
+}
+
+static int st_mark(struct scn_runctx *x, const struct scn_step *s)
+{
+	(void)s;
+	x->mark_ns = x->w.now_ns;
+	return 0;
+}
+
+static int st_run(struct scn_runctx *x, const struct scn_step *s)
+{
+	(void)s;
+	return step_result(x, sim_run_until_idle(&x->st, x->max_steps), "run");
+}
+
+static int st_until(struct scn_runctx *x, const struct scn_step *s)
+{
+	if (strcmp(s->argv[1], "quit"))
+		return scn_fail(x, "until quit");
+	return step_result(x, sim_step_until(&x->st, quit_pred, x, x->max_steps), "until quit");
+}
+
+/* The session daemon closes its command or metadata socket. */
+static int st_close(struct scn_runctx *x, const struct scn_step *s)
+{
+	if (!strcmp(s->argv[1], "cmd")) {
+		fake_sessiond_close_cmd(&x->fs);
+		x->cmd_closed = true;
+		return 0;
+	}
+	if (strcmp(s->argv[1], "md"))
+		return scn_fail(x, "close cmd|md");
+	if (x->fs.md_fd >= 0)
+		close(x->fs.md_fd);
+	x->fs.md_fd = -1;
+	return 0;
+}
+
+/* The session daemon closes its copies of a channel's fds. */
+static int st_release(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct scn_chan *ch;
+	uint64_t key;
+
+	if (pos_u64(x, s, 1, &key))
+		return -1;
+	ch = chan_find(x, key);
+	if (ch && ch->have_objs) {
+		sim_app_objects_close(&ch->objs);
+		ch->have_objs = false;
+	}
+	return 0;
+}
+
+static int exec(struct scn_runctx *x, const struct scn_step *s);
+
+/* The statement after `send`: s without its first word. */
+static struct scn_step sent_step(const struct scn_step *s)
+{
+	struct scn_step inner = *s;
+
+	inner.argc = s->argc - 1;
+	memmove(inner.argv, s->argv + 1, sizeof(char *) * (size_t)inner.argc);
+	inner.verb = scn_verb_find(inner.argv[0]);
+	return inner;
+}
+
+/* Send a command without collecting its reply (`reply` does). */
+static int st_send(struct scn_runctx *x, const struct scn_step *s)
+{
+	struct scn_step inner = sent_step(s);
+
+	if (x->pend.active)
+		return scn_fail(x, "send: a reply is still owed (line %d)", x->pend.line);
+	return exec(x, &inner);
+}
+
+static int st_reply(struct scn_runctx *x, const struct scn_step *s)
+{
+	const char *e = kv(s, "expect");
+
+	if (!x->pend.active)
+		return scn_fail(x, "reply: nothing owed");
+	reply_objects_only = s->argc > 1 && !strcmp(s->argv[1], "objects");
+	if (reply_objects_only && x->pend.kind != RK_GET)
+		return scn_fail(x, "reply objects: only after 'send get'");
+	if (e) {
+		x->pend.has_expect = true;
+		if (parse_code(x, e, &x->pend.expect))
+			return -1;
+	}
+	return finish_reply(x);
+}
+
+/* Flags of a verb. */
+#define LOCAL 0x1u      /* does not use the command socket: runs after the sessiond gave up */
+#define OWED  0x2u      /* may run while a command's reply is owed */
+/* Words a statement may have after its verb, at most. */
+#define ANY (SCN_MAX_ARGS - 1)
+
+/*
+ * The scenario language (tests/scenarios/README.md): the words after the
+ * verb, options included, are counted against min / max when the file is
+ * loaded.
+ */
+static const struct scn_verb verbs[] = {
+	{ "cpus", 2, 2, st_cpus, 0, 0, "cpus POSSIBLE ONLINE (first statement only)" },
+	{ "cpu", 2, 2, st_cpu, LOCAL | OWED, 0, "cpu N online|offline" },
+	{ "advance", 1, 1, st_advance, LOCAL | OWED, 0, "advance DURATION" },
+	{ "startup", 0, 1, st_startup, 0, 0, "startup" },
+	{ "chunk", 1, 3, st_chunk, 0, 0, "chunk ID [dir=NAME]" },
+	{ "close_chunk", 1, 3, st_close_chunk, 0, 0, "close_chunk ID [delete]" },
+	{ "chunk_exists", 1, 2, st_chunk_exists, 0, 0, "chunk_exists ID" },
+	{ "ask", 2, 16, st_ask, 0, 0, "ask KEY data|metadata [chunk=ID] [overwrite] [nomonitor] "
+	  "[subbuf=N] [nsub=N] [switch_us=N] [monitor_us=N] [relayd=ID] [name=S] [streams=N] "
+	  "[session=N] [session_per_pid=N] [chan_id=N]" },
+	{ "get", 1, 2, st_key_cmd, 0, CMD_GET_CHANNEL, "get KEY" },
+	{ "release", 1, 1, st_release, LOCAL | OWED, 0, "release KEY" },
+	{ "setup_metadata", 1, 2, st_key_cmd, 0, CMD_SETUP_METADATA, "setup_metadata KEY" },
+	{ "close_metadata", 1, 2, st_key_cmd, 0, CMD_CLOSE_METADATA, "close_metadata KEY" },
+	{ "flush", 1, 2, st_key_cmd, 0, CMD_FLUSH_CHANNEL, "flush KEY" },
+	{ "clear_quiescent", 1, 2, st_key_cmd, 0, CMD_CLEAR_QUIESCENT_CHANNEL,
+	  "clear_quiescent KEY" },
+	{ "clear", 1, 2, st_key_cmd, 0, CMD_CLEAR_CHANNEL, "clear KEY" },
+	{ "open_packets", 1, 2, st_key_cmd, 0, CMD_OPEN_CHANNEL_PACKETS, "open_packets KEY" },
+	{ "destroy", 1, 2, st_key_cmd, 0, CMD_DESTROY_CHANNEL, "destroy KEY" },
+	{ "rotate", 1, 3, st_rotate, 0, 0, "rotate KEY [metadata]" },
+	{ "snapshot", 1, 2, st_snapshot, 0, 0, "snapshot KEY" },
+	{ "push", 1, 6, st_push, 0, 0, "push KEY [offset=N] [len=N] [version=N] [for=DATAKEY]" },
+	{ "serve_metadata", 0, 5, st_serve_metadata, LOCAL | OWED, 0,
+	  "serve_metadata [offset=N] [len=N] [empty] [noregistry] [for=DATAKEY]" },
+	{ "data_pending", 0, 2, st_data_pending, 0, 0, "data_pending [expect=N] [session=N]" },
+	{ "drain", 0, 0, st_drain, 0, 0, "drain" },
+	{ "discarded", 1, 2, st_stats_cmd, 0, CMD_DISCARDED_EVENTS, "discarded KEY" },
+	{ "lost", 1, 2, st_stats_cmd, 0, CMD_LOST_PACKETS, "lost KEY" },
+	{ "add_relayd", 1, 3, st_add_relayd, 0, 0, "add_relayd ID [data]" },
+	{ "destroy_relayd", 1, 2, st_destroy_relayd, 0, 0, "destroy_relayd ID" },
+	{ "garbage", 1, 3, st_garbage, 0, 0, "garbage TYPE [ones]" },
+	{ "close", 1, 1, st_close, LOCAL | OWED, 0, "close cmd|md" },
+	{ "send", 1, ANY, st_send, OWED, 0, "send COMMAND ... (its reply is collected by `reply`)" },
+	{ "reply", 0, 2, st_reply, OWED, 0, "reply [objects]" },
+	{ "attach", 2, 2, st_attach, LOCAL | OWED, 0, "attach APP KEY" },
+	{ "app", 2, 6, st_app, LOCAL | OWED, 0,
+	  "app APP write|reserve|commit|die|exit [cpu=N] [n=N] [cls=0|1|2] [step_ns=N]" },
+	{ "step", 0, 1, st_step, LOCAL | OWED, 0, "step [N]" },
+	{ "run", 0, 0, st_run, LOCAL, 0, "run" },
+	{ "when", 2, ANY, st_when, LOCAL | OWED, 0, "when waiting|posted NAME..." },
+	{ "until", 1, 1, st_until, LOCAL | OWED, 0, "until quit" },
+	{ "mark", 0, 0, st_mark, LOCAL | OWED, 0, "mark" },
+	{ "fault", 2, 6, st_fault, LOCAL | OWED, 0, "fault rb OP [nth=N] [status=S] [persistent] "
+	  "[every=K] | fault io CALL [nth=N] err=E [persistent] [every=K]" },
+	{ "expect", 1, 3, st_expect, LOCAL | OWED, 0, "expect stats [channels=N] [streams=N] | "
+	  "quit | noquit | elapsed max=DURATION | gets | pending NAME | events N" },
+	{ "nocheck", 1, 2, st_nocheck, LOCAL, 0, "nocheck bytes|flush" },
+};
+
+/* See scenario_priv.h. */
+const struct scn_verb *scn_verb_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(verbs[i].name, name))
+			return &verbs[i];
+	return NULL;
+}
+
+/* See scenario_priv.h. */
+int scn_verb_check(const struct scn_step *s, char *err, size_t len)
+{
+	const struct scn_verb *v = scn_verb_find(s->argv[0]);
+	int words = s->argc - 1;
+
+	if (!v) {
+		snprintf(err, len, "unknown statement '%s'", s->argv[0]);
+		return -1;
+	}
+	if (words < v->min_args || words > v->max_args) {
+		snprintf(err, len, "'%s' takes %d to %d words, not %d (%s)", v->name, v->min_args,
+			 v->max_args, words, v->help);
+		return -1;
+	}
+	if (v->run == st_send) {
+		struct scn_step inner = sent_step(s);
+
+		return scn_verb_check(&inner, err, len);
+	}
+	return 0;
 }
 
 /* Run one statement.  0 / -1 (x->r->msg says why). */
 static int exec(struct scn_runctx *x, const struct scn_step *s)
 {
-	const char *v = s->argv[0];
-	uint64_t n;
+	const struct scn_verb *v = s->verb;
 
-	if (x->o->sweep && x->cmd_closed && !local_verb(v))
+	if (x->o->sweep && x->cmd_closed && !(v->flags & LOCAL))
 		return 0;   /* the session daemon gave up: its later commands never happen */
-	if (!strcmp(v, "send")) {
-		struct scn_step inner = *s;
-
-		if (x->pend.active)
-			return scn_fail(x, "send: a reply is still owed (line %d)", x->pend.line);
-		if (s->argc < 2)
-			return scn_fail(x, "send <command>");
-		inner.argc = s->argc - 1;
-		memmove(inner.argv, s->argv + 1, sizeof(char *) * (size_t)inner.argc);
-		if (exec(x, &inner))
-			return -1;
-		return 0;
-	}
-	if (!strcmp(v, "reply")) {
-		const char *e = kv(s, "expect");
-
-		if (!x->pend.active)
-			return scn_fail(x, "reply: nothing owed");
-		reply_objects_only = s->argc > 1 && !strcmp(s->argv[1], "objects");
-		if (reply_objects_only && x->pend.kind != RK_GET)
-			return scn_fail(x, "reply objects: only after 'send get'");
-		if (e) {
-			x->pend.has_expect = true;
-			if (parse_code(x, e, &x->pend.expect))
-				return -1;
-		}
-		return finish_reply(x);
-	}
-	if (x->pend.active && strcmp(v, "when") && strcmp(v, "step") && strcmp(v, "app") &&
-	    strcmp(v, "cpu") && strcmp(v, "advance") && strcmp(v, "fault") && strcmp(v, "close") &&
-	    strcmp(v, "serve_metadata") && strcmp(v, "expect") && strcmp(v, "mark") &&
-	    strcmp(v, "until") && strcmp(v, "attach") && strcmp(v, "release"))
-		return scn_fail(x, "'%s' while the reply of line %d is owed (add 'reply')", v,
+	if (x->pend.active && !(v->flags & OWED))
+		return scn_fail(x, "'%s' while the reply of line %d is owed (add 'reply')", v->name,
 				x->pend.line);
-	if (!strcmp(v, "cpus"))
-		return scn_fail(x, "'cpus' must be the first statement");
-	if (!strcmp(v, "startup"))
-		return st_startup(x, s);
-	if (!strcmp(v, "chunk"))
-		return st_chunk(x, s);
-	if (!strcmp(v, "close_chunk"))
-		return st_close_chunk(x, s);
-	if (!strcmp(v, "chunk_exists"))
-		return st_chunk_exists(x, s);
-	if (!strcmp(v, "ask"))
-		return st_ask(x, s);
-	if (!strcmp(v, "get"))
-		return st_key_cmd(x, s, CMD_GET_CHANNEL);
-	if (!strcmp(v, "setup_metadata"))
-		return st_key_cmd(x, s, CMD_SETUP_METADATA);
-	if (!strcmp(v, "close_metadata"))
-		return st_key_cmd(x, s, CMD_CLOSE_METADATA);
-	if (!strcmp(v, "flush"))
-		return st_key_cmd(x, s, CMD_FLUSH_CHANNEL);
-	if (!strcmp(v, "clear_quiescent"))
-		return st_key_cmd(x, s, CMD_CLEAR_QUIESCENT_CHANNEL);
-	if (!strcmp(v, "clear"))
-		return st_key_cmd(x, s, CMD_CLEAR_CHANNEL);
-	if (!strcmp(v, "open_packets"))
-		return st_key_cmd(x, s, CMD_OPEN_CHANNEL_PACKETS);
-	if (!strcmp(v, "destroy"))
-		return st_key_cmd(x, s, CMD_DESTROY_CHANNEL);
-	if (!strcmp(v, "push"))
-		return st_push(x, s);
-	if (!strcmp(v, "rotate"))
-		return st_rotate(x, s);
-	if (!strcmp(v, "data_pending"))
-		return st_data_pending(x, s);
-	if (!strcmp(v, "drain"))
-		return st_drain(x, s);
-	if (!strcmp(v, "discarded") || !strcmp(v, "lost"))
-		return st_stats_cmd(x, s, !strcmp(v, "lost"));
-	if (!strcmp(v, "snapshot"))
-		return st_snapshot(x, s);
-	if (!strcmp(v, "add_relayd"))
-		return st_add_relayd(x, s);
-	if (!strcmp(v, "destroy_relayd"))
-		return st_destroy_relayd(x, s);
-	if (!strcmp(v, "garbage"))
-		return st_garbage(x, s);
-	if (!strcmp(v, "serve_metadata"))
-		return st_serve_metadata(x, s);
-	if (!strcmp(v, "close")) {
-		if (s->argc > 1 && !strcmp(s->argv[1], "cmd")) {
-			fake_sessiond_close_cmd(&x->fs);
-			x->cmd_closed = true;
-			return 0;
-		}
-		if (s->argc > 1 && !strcmp(s->argv[1], "md")) {
-			if (x->fs.md_fd >= 0)
-				close(x->fs.md_fd);
-			x->fs.md_fd = -1;
-			return 0;
-		}
-		return scn_fail(x, "close cmd|md");
-	}
-	if (!strcmp(v, "attach"))
-		return st_attach(x, s);
-	if (!strcmp(v, "release")) {
-		struct scn_chan *ch;
-
-		if (pos_u64(x, s, 1, &n))
-			return -1;
-		ch = chan_find(x, n);
-		if (ch && ch->have_objs) {
-			sim_app_objects_close(&ch->objs);
-			ch->have_objs = false;
-		}
-		return 0;
-	}
-	if (!strcmp(v, "app"))
-		return st_app(x, s);
-	if (!strcmp(v, "cpu")) {
-		if (s->argc < 3 || pos_u64(x, s, 1, &n))
-			return scn_fail(x, "cpu <n> online|offline");
-		if (sim_world_cpu_set_online(&x->w, (int)n, !strcmp(s->argv[2], "online")))
-			return scn_fail(x, "cpu %" PRIu64 " is not possible", n);
-		return 0;
-	}
-	if (!strcmp(v, "advance")) {
-		if (s->argc < 2 || parse_dur(x, s->argv[1], &n))
-			return scn_fail(x, "advance <duration>");
-		sim_world_advance(&x->w, n);
-		return 0;
-	}
-	if (!strcmp(v, "mark")) {
-		x->mark_ns = x->w.now_ns;
-		return 0;
-	}
-	if (!strcmp(v, "step"))
-		return st_step(x, s);
-	if (!strcmp(v, "run"))
-		return step_result(x, sim_run_until_idle(&x->st, x->max_steps), "run");
-	if (!strcmp(v, "when"))
-		return st_when(x, s);
-	if (!strcmp(v, "until")) {
-		if (s->argc < 2 || strcmp(s->argv[1], "quit"))
-			return scn_fail(x, "until quit");
-		return step_result(x, sim_step_until(&x->st, quit_pred, x, x->max_steps), "until quit");
-	}
-	if (!strcmp(v, "fault"))
-		return st_fault(x, s);
-	if (!strcmp(v, "expect"))
-		return st_expect(x, s);
-	if (!strcmp(v, "nocheck")) {
-		for (int i = 1; i < s->argc; i++) {
-			if (!strcmp(s->argv[i], "bytes"))
-				x->check_bytes = false;
-			else if (!strcmp(s->argv[i], "flush"))
-				x->check_flush = false;
-			else
-				return scn_fail(x, "nocheck bytes|flush");
-		}
-		return 0;
-	}
-	return scn_fail(x, "statement '%s' not runnable here", v);
+	return v->run(x, s);
 }
 
 /* ---- teardown --------------------------------------------------------- */
@@ -1368,14 +1398,15 @@ static void teardown(struct scn_runctx *x)
 			ok = false;
 	}
 	x->r->quit = x->quit_calls > 0;
-	if (x->c)
+	if (x->c) {
+		invariants_detach(&x->inv);
 		consumer_destroy(x->c);
+	}
 	x->c = NULL;
 	if (x->fs_ok)
 		fake_sessiond_fini(&x->fs);
 	if (x->st_ok)
 		sim_stepper_fini(&x->st);
-	scn_tracker_fini(&x->tr);
 	if (x->st_ok) {
 		x->r->steps = sim_stepper_steps(&x->st);
 		x->st_ok = false;
@@ -1388,10 +1419,9 @@ static void teardown(struct scn_runctx *x)
 	if (x->mon_rd >= 0)
 		close(x->mon_rd);
 	for (int i = 0; i < SIM_OP_COUNT; i++)
-		x->r->rb_calls[i] = x->w.faults.op[i].calls;
-	for (int i = 0; i < SIM_IO_NR_CALLS; i++)
-		x->r->io_calls[i] = sim_io_calls(&x->sio, (enum sim_io_call)i);
-	x->r->faults_fired = sim_fault_total_fired(&x->w.faults) + sim_io_total_fired(&x->sio);
+		x->r->calls[i] = x->w.faults.op[i].calls;
+	x->r->faults_fired = sim_fault_fired(&x->w.faults, SIM_KIND_RB) +
+			     sim_fault_fired(&x->w.faults, SIM_KIND_IO);
 	if (x->rb_ok) {
 		left = sim_rb_fini(&x->rb);
 		if (left && ok)

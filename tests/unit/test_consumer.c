@@ -4,10 +4,13 @@
  * session daemon (tests/support/fake_sessiond) drives a consumer running on
  * three sim loops over the simulated tracer, writing a real trace with
  * io_posix into a mkdtemp() directory, which babeltrace2 must read back
- * with exactly the events the simulated apps wrote.
+ * with exactly the events the simulated apps wrote.  The fixture checks the
+ * consumer's invariants after every stepper step (tests/support/invariants.h),
+ * as the scenario runner does; a violation fails the test at teardown.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +30,7 @@
 #include "consumer.h"
 #include "fake_sessiond.h"
 #include "fdpass.h"
+#include "invariants.h"
 #include "io.h"
 #include "io_posix.h"
 #include "log.h"
@@ -52,6 +56,7 @@ struct fx {
 	struct sim_loop *cmd, *md, *data;
 	struct fake_sessiond fs;
 	struct consumer *c;
+	struct invariants inv;
 	char dir[64];
 	int quit_calls;
 	int fds_at_start;
@@ -112,7 +117,7 @@ static int setup(void **state)
 	assert_non_null(f->data);
 	assert_int_equal(fake_sessiond_init(&f->fs, &f->st, &ccmd, &cmd_md), 0);
 	env.rb = &f->rb;
-	sim_io_init(&f->sio, &io_posix);
+	sim_io_init(&f->sio, &io_posix, &f->w.faults);
 	env.io = sim_io_io(&f->sio);
 	env.cmd_loop = sim_loop_base(f->cmd);
 	env.metadata_loop = sim_loop_base(f->md);
@@ -122,6 +127,7 @@ static int setup(void **state)
 	env.on_quit = on_quit;
 	env.on_quit_arg = f;
 	assert_int_equal(consumer_create(&env, &f->c), 0);
+	invariants_attach(&f->inv, &f->st, f->c, &f->rb, &f->w.faults, &f->quit_calls);
 	*state = f;
 	return 0;
 }
@@ -145,9 +151,12 @@ static void drop_apps(struct fx *f)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	struct invariants inv;
 	char cmd[128];
 
 	drop_apps(f);
+	invariants_detach(&f->inv);
+	inv = f->inv;   /* kept for the verdict, after everything is freed */
 	consumer_destroy(f->c);
 	fake_sessiond_fini(&f->fs);
 	sim_stepper_fini(&f->st);
@@ -158,6 +167,8 @@ static int teardown(void **state)
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(test_open_fd_count(), f->fds_at_start);
 	free(f);
+	if (inv.msg[0])
+		fail_msg("invariant after step %" PRIu64 ": %s", inv.step, inv.msg);
 	return 0;
 }
 
@@ -1056,13 +1067,14 @@ static void test_rotation_opens_packets(void **state)
 static void test_rotation_full_ring_opens_later(void **state)
 {
 	struct fx *f = *state;
-	struct sim_fault *flush = &f->w.faults.op[SIM_OP_FLUSH];
+	struct sim_op_count *flush = &f->w.faults.op[SIM_OP_FLUSH];
 	struct cmd c;
 	uint64_t written, flushes;
 
 	monitored_session(f, 0, "c0", 1);
 	/* the consumer cannot read: the discard rings fill up */
-	sim_fault_arm(&f->w.faults, SIM_OP_GET_NEXT_SUBBUF, 1, RB_ERROR, true);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_GET_NEXT_SUBBUF, .nth = 1, .every = 1, .err = RB_ERROR });
 	written = write_events(f, 2000);
 	sim_run_until_idle(&f->st, 100000);
 	assert_true(sim_app_events_dropped(f->apps[0]) > 0);
@@ -1139,14 +1151,16 @@ static void test_metadata_pump_transient_retry(void **state)
 
 	session_before_push(f);
 	tsdl = data_tsdl(f);
-	sim_io_arm(&f->sio, SIM_IO_PWRITE, 1, ENOSPC, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 1, .err = ENOSPC });
 	t0 = sim_world_now(&f->w);
 	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, tsdl, strlen(tsdl)), 0);
 	/* the reply waited for the first retry, not for a wake-up that never came */
 	assert_true(sim_world_now(&f->w) - t0 >= 1000000);
 	assert_true(file_size(f, "c0", "metadata") >= (off_t)strlen(tsdl));
 	/* a second failure, at another call of the pump, is retried the same way */
-	sim_fault_arm(&f->w.faults, SIM_OP_GET_NEXT_SUBBUF, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_GET_NEXT_SUBBUF, .nth = 1, .err = RB_ERROR });
 	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, strlen(tsdl), 0, "\n", 1), 0);
 	free(tsdl);
 	written = write_events(f, 10);
@@ -1173,7 +1187,8 @@ static void test_metadata_pump_persistent_error(void **state)
 
 	session_before_push(f);
 	tsdl = data_tsdl(f);
-	sim_fault_arm(&f->w.faults, SIM_OP_WRITE_METADATA_PACKET, 1, RB_ERROR, true);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_WRITE_METADATA_PACKET, .nth = 1, .every = 1, .err = RB_ERROR });
 	t0 = sim_world_now(&f->w);
 	consumer_get_stats(f->c, &s);
 	errors = s.command_errors;
@@ -1212,7 +1227,8 @@ static void test_metadata_pump_error_at_close(void **state)
 	tsdl = data_tsdl(f);
 	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, tsdl, strlen(tsdl)), 0);
 	free(tsdl);
-	sim_fault_arm(&f->w.faults, SIM_OP_GET_NEXT_SUBBUF, 1, RB_ERROR, true);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_GET_NEXT_SUBBUF, .nth = 1, .every = 1, .err = RB_ERROR });
 	c = c_key(CMD_CLOSE_METADATA, MD_KEY);
 	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
 	sim_run_until_idle(&f->st, 100000);
@@ -1256,7 +1272,7 @@ static void get_channel_failing(struct fx *f, uint64_t key, enum sim_op op, uint
 	struct cmd c = c_key(CMD_GET_CHANNEL, key);
 	struct consumer_stats s;
 
-	sim_fault_arm(&f->w.faults, op, nth, RB_IO, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){ .op = op, .nth = nth, .err = RB_IO });
 	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
 	assert_int_equal(fake_sessiond_recv_status(&f->fs), 0);
 	sim_run_until_idle(&f->st, 100000);
@@ -1289,7 +1305,8 @@ static void test_get_channel_send_failure(void **state)
 	assert_int_equal(s.channels, 0);
 	assert_int_equal(s.streams, 0);
 	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, 0);
-	sim_fault_arm(&f->w.faults, SIM_OP_SEND_CHANNEL, 1, RB_IO, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_SEND_CHANNEL, .nth = 1, .err = RB_IO });
 	c = c_key(CMD_GET_CHANNEL, DATA_KEY);
 	assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
 	assert_int_equal(fake_sessiond_recv_status(&f->fs), 0);
@@ -1315,7 +1332,8 @@ static void test_channel_close_wakeup_fd_failure(void **state)
 	do_startup(f);
 	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
 	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, 0);
-	sim_fault_arm(&f->w.faults, SIM_OP_CHANNEL_CLOSE_WAKEUP_FD, 1, RB_ERROR, true);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_CHANNEL_CLOSE_WAKEUP_FD, .nth = 1, .every = 1, .err = RB_ERROR });
 	get_channel(f, DATA_KEY, 1);
 	assert_int_equal(ask(f, MD_KEY, true, true, false, true, 0).code, 0);
 	c = c_key(CMD_SETUP_METADATA, MD_KEY);
@@ -1349,7 +1367,8 @@ static void test_stream_close_wakeup_fd_failure(void **state)
 	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, tsdl, strlen(tsdl)), 0);
 	free(tsdl);
 	written = write_events(f, 10);
-	sim_fault_arm(&f->w.faults, SIM_OP_STREAM_CLOSE_WAKEUP_FD, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_STREAM_CLOSE_WAKEUP_FD, .nth = 1, .err = RB_ERROR });
 	drop_apps(f);
 	sim_run_until_idle(&f->st, 100000);
 	assert_int_equal(f->w.faults.op[SIM_OP_STREAM_CLOSE_WAKEUP_FD].fired, 1);
@@ -1368,7 +1387,8 @@ static void test_stream_close_wakeup_fd_persistent(void **state)
 	assert_int_equal(fake_sessiond_push(&f->fs, MD_KEY, 0, 0, tsdl, strlen(tsdl)), 0);
 	free(tsdl);
 	written = write_events(f, 10);
-	sim_fault_arm(&f->w.faults, SIM_OP_STREAM_CLOSE_WAKEUP_FD, 1, RB_ERROR, true);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_STREAM_CLOSE_WAKEUP_FD, .nth = 1, .every = 1, .err = RB_ERROR });
 	drop_apps(f);
 	sim_run_until_idle(&f->st, 100000);
 	/* two tries per stream, then the forced hang-up */
@@ -1390,7 +1410,8 @@ static void test_channel_close_wakeup_fd_transient(void **state)
 	do_startup(f);
 	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
 	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, 0);
-	sim_fault_arm(&f->w.faults, SIM_OP_CHANNEL_CLOSE_WAKEUP_FD, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_CHANNEL_CLOSE_WAKEUP_FD, .nth = 1, .err = RB_ERROR });
 	get_channel(f, DATA_KEY, 1);
 	write_events(f, 5);
 	drop_apps(f);
@@ -1472,7 +1493,7 @@ static bool md_write_failed(void *arg)
 static void test_metadata_wake_while_retry_armed(void **state)
 {
 	struct fx *f = *state;
-	struct sim_fault *wmp = &f->w.faults.op[SIM_OP_WRITE_METADATA_PACKET];
+	struct sim_op_count *wmp = &f->w.faults.op[SIM_OP_WRITE_METADATA_PACKET];
 	char *tsdl;
 	size_t len;
 
@@ -1489,18 +1510,21 @@ static void test_metadata_wake_while_retry_armed(void **state)
 	 * the wake-up of the answer fails again, the retry succeeds
 	 */
 	assert_true(fake_sessiond_wait_bytes(&f->fs, f->fs.md_fd, WIRE_METADATA_REQUEST_SIZE));
-	sim_fault_arm(&f->w.faults, SIM_OP_WRITE_METADATA_PACKET, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_WRITE_METADATA_PACKET, .nth = 1, .err = RB_ERROR });
 	push_no_wait(f, 0, tsdl, len / 2);
 	md_fired_target = 1;
 	assert_int_equal(sim_step_until(&f->st, md_write_failed, f, 100000), SIM_STEP_PRED_TRUE);
-	sim_fault_arm(&f->w.faults, SIM_OP_WRITE_METADATA_PACKET, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_WRITE_METADATA_PACKET, .nth = 1, .err = RB_ERROR });
 	assert_int_equal(fake_sessiond_serve_metadata(&f->fs, NULL, 0, 0, tsdl, len / 2 + 10, false),
 			 0);
 	assert_int_equal(fake_sessiond_recv_status(&f->fs), 0);
 	assert_int_equal(wmp->fired, 2);
 	/* round 2: the wake-up succeeds and cancels the armed retry */
 	assert_true(fake_sessiond_wait_bytes(&f->fs, f->fs.md_fd, WIRE_METADATA_REQUEST_SIZE));
-	sim_fault_arm(&f->w.faults, SIM_OP_WRITE_METADATA_PACKET, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_WRITE_METADATA_PACKET, .nth = 1, .err = RB_ERROR });
 	push_no_wait(f, len / 2 + 10, tsdl + len / 2 + 10, 10);
 	md_fired_target = 3;
 	assert_int_equal(sim_step_until(&f->st, md_write_failed, f, 100000), SIM_STEP_PRED_TRUE);
@@ -1665,21 +1689,27 @@ static void test_faults(void **state)
 	do_startup(f);
 	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
 	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), CONSUMER_CREATE_TRACE_CHUNK_FAILED);
-	sim_fault_arm(&f->w.faults, SIM_OP_CHANNEL_CREATE, 1, RB_NOMEM, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_CHANNEL_CREATE, .nth = 1, .err = RB_NOMEM });
 	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, CONSUMER_CHANNEL_FAIL);
-	sim_fault_arm(&f->w.faults, SIM_OP_STREAM_CREATE, 2, RB_NOMEM, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_STREAM_CREATE, .nth = 2, .err = RB_NOMEM });
 	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, CONSUMER_CHANNEL_FAIL);
-	sim_fault_arm(&f->w.faults, SIM_OP_MAX_SUBBUF_SIZE, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_MAX_SUBBUF_SIZE, .nth = 1, .err = RB_ERROR });
 	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, CONSUMER_CHANNEL_FAIL);
-	sim_io_arm(&f->sio, SIM_IO_OPENAT, 1, EACCES, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_IO_OPENAT, .nth = 1, .err = EACCES });
 	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, CONSUMER_CHANNEL_FAIL);
 	assert_int_equal(ask(f, DATA_KEY, false, true, false, true, 0).code, 0);
 	get_channel(f, DATA_KEY, 1);
 	write_events(f, 10);
-	sim_fault_arm(&f->w.faults, SIM_OP_FLUSH, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_FLUSH, .nth = 1, .err = RB_ERROR });
 	c = c_key(CMD_FLUSH_CHANNEL, DATA_KEY);
 	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_ERR_BUFFER_FLUSH_FAILED);
-	sim_fault_arm(&f->w.faults, SIM_OP_CLEAR, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_CLEAR, .nth = 1, .err = RB_ERROR });
 	c = c_key(CMD_CLEAR_CHANNEL, DATA_KEY);
 	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_FATAL);
 	c = c_key(CMD_OPEN_CHANNEL_PACKETS, DATA_KEY);
@@ -1695,10 +1725,12 @@ static void test_faults(void **state)
 	assert_int_equal(ask(f, 5, false, false, true, true, 0).code, 0);
 	get_channel(f, 5, 1);
 	write_events(f, 10);
-	sim_fault_arm(&f->w.faults, SIM_OP_FLUSH, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_FLUSH, .nth = 1, .err = RB_ERROR });
 	c = c_key(CMD_OPEN_CHANNEL_PACKETS, 5);
 	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_UNKNOWN_ERROR);
-	sim_fault_arm(&f->w.faults, SIM_OP_CLEAR, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_CLEAR, .nth = 1, .err = RB_ERROR });
 	c = c_key(CMD_CLEAR_CHANNEL, 5);
 	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_FATAL);
 	c = c_key(CMD_CLEAR_QUIESCENT_CHANNEL, 5);
@@ -1708,9 +1740,11 @@ static void test_faults(void **state)
 	assert_int_equal(rotate(f, 5, false), 0);
 	c = (struct cmd){ .type = CMD_SNAPSHOT_CHANNEL };
 	c.u.snapshot.key = 5;
-	sim_io_arm(&f->sio, SIM_IO_OPENAT, 1, EACCES, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_IO_OPENAT, .nth = 1, .err = EACCES });
 	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_SNAPSHOT_FAILED);
-	sim_fault_arm(&f->w.faults, SIM_OP_SNAPSHOT, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_SNAPSHOT, .nth = 1, .err = RB_ERROR });
 	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_SNAPSHOT_FAILED);
 	c.u.snapshot.key = DATA_KEY;   /* hung up and freed when its app went away */
 	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_CHAN_NOT_FOUND);

@@ -527,6 +527,7 @@ static void test_bad_arguments(void **state)
 	struct loop_source *src = NULL;
 	struct stopper s = { .l = l };
 	struct fd_rec r = { 0 };
+	struct loop_epoll *other = NULL;
 	int p[2], mfd;
 
 	assert_int_equal(loop_epoll_create("x", NULL), -EINVAL);
@@ -541,6 +542,11 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(loop_add_fd(lp, p[0], "twice", fd_cb, &r, NULL), -EEXIST);
 	/* Not a wait: logged and ignored. */
 	loop_wake(lp, src);
+	/* A source handed with another loop than its own: logged and ignored. */
+	assert_int_equal(loop_epoll_create("other", &other), 0);
+	loop_wake(loop_epoll_loop(other), src);
+	loop_remove(loop_epoll_loop(other), src);
+	loop_epoll_destroy(other);
 	/* The caller closed the fd before removing the watch: still clean. */
 	close(p[0]);
 	loop_remove(lp, src);

@@ -86,7 +86,7 @@ static struct fx *fx_new(uint64_t subbuf, uint64_t num)
 	assert_int_equal(sink_mem_fs_create(&f->fs), 0);
 	assert_int_equal(sink_mem_fs_mkdir(f->fs, "c0/ust"), 0);
 	assert_int_equal(sink_mem_fs_mkdir(f->fs, "c1/ust"), 0);
-	sim_io_init(&f->sio, sink_mem_fs_io(f->fs));
+	sim_io_init(&f->sio, sink_mem_fs_io(f->fs), &f->w.faults);
 	open_output(f, 0, "c0");
 	assert_int_equal(metadata_pump_init(&f->p, f->cache, f->chan, f->stream, f->out[0]), 0);
 	f->pump_ready = true;
@@ -305,7 +305,8 @@ static void test_waiter(void **state)
 	assert_int_equal(r.calls, 0);                   /* 500 < 700 */
 	push(f, 500, 500, 0);
 	/* The ring refuses the next packet: no progress, still waiting. */
-	sim_fault_arm(&f->w.faults, SIM_OP_WRITE_METADATA_PACKET, 1, RB_IO, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_WRITE_METADATA_PACKET, .nth = 1, .err = RB_IO });
 	assert_int_equal(metadata_pump(&f->p), -EIO);
 	assert_int_equal(r.calls, 0);
 	assert_int_equal(mdcache_flushed(f->cache), 500);
@@ -349,8 +350,10 @@ static void test_version_bump_with_old_packets_in_ring(void **state)
 	(void)state;
 	push(f, 0, 2000, 1);
 	/* The second packet write fails: old packets stay in the ring. */
-	sim_io_arm(&f->sio, SIM_IO_PWRITE, 2, EIO, false);
-	sim_io_arm(&f->sio, SIM_IO_WRITE, 2, EIO, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 2, .err = EIO });
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_IO_WRITE, .nth = 2, .err = EIO });
 	assert_int_equal(metadata_pump(&f->p), -EIO);
 	assert_int_equal(mdcache_flushed(f->cache), 0);
 	assert_int_equal(push(f, 0, 500, 2), MDCACHE_INVALIDATED);
@@ -369,7 +372,8 @@ static void test_reset_failure(void **state)
 	push(f, 0, 400, 1);
 	assert_true(metadata_pump(&f->p) > 0);
 	push(f, 0, 100, 2);
-	assert_true(sim_io_arm(&f->sio, SIM_IO_FTRUNCATE, 1, EIO, false) >= 0);
+	assert_int_equal(sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_IO_FTRUNCATE, .nth = 1, .err = EIO }), 0);
 	assert_int_equal(metadata_pump(&f->p), -EIO);
 	assert_file_holds(f, PATH0, 400, 1);            /* untouched */
 	assert_int_equal(mdcache_flushed(f->cache), 0);
@@ -390,8 +394,10 @@ static void test_rotation(void **state)
 	assert_true(metadata_pump(&f->p) > 0);
 	push(f, 1000, 500, 0);
 	/* The ring holds unwritten packets (disk error) when the rotation comes. */
-	sim_io_arm(&f->sio, SIM_IO_PWRITE, 2, ENOSPC, false);
-	sim_io_arm(&f->sio, SIM_IO_WRITE, 2, ENOSPC, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 2, .err = ENOSPC });
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_IO_WRITE, .nth = 2, .err = ENOSPC });
 	assert_int_equal(metadata_pump(&f->p), -ENOSPC);
 	open_output(f, 1, "c1");
 	assert_int_equal(metadata_pump_reset_for_rotation(&f->p, f->out[1]), 0);
@@ -424,10 +430,12 @@ static void test_rotation_drain_failure(void **state)
 
 	(void)state;
 	push(f, 0, 300, 0);
-	sim_fault_arm(&f->w.faults, SIM_OP_GET_NEXT_SUBBUF, 2, RB_IO, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_GET_NEXT_SUBBUF, .nth = 2, .err = RB_IO });
 	assert_int_equal(metadata_pump(&f->p), -EIO);   /* pushed, not drained */
 	open_output(f, 1, "c1");
-	sim_fault_arm(&f->w.faults, SIM_OP_GET_NEXT_SUBBUF, 1, RB_IO, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_GET_NEXT_SUBBUF, .nth = 1, .err = RB_IO });
 	assert_int_equal(metadata_pump_reset_for_rotation(&f->p, f->out[1]), -EIO);
 	assert_int_equal(metadata_pump_reset_for_rotation(NULL, f->out[1]), -EINVAL);
 	assert_int_equal(metadata_pump_reset_for_rotation(&f->p, NULL), -EINVAL);
@@ -488,7 +496,8 @@ static void sweep_op(enum sim_op op, int status, int expect_err)
 		int ret, tries = 0;
 
 		push(f, 0, 1200, 0);
-		sim_fault_arm(&f->w.faults, op, nth, status, false);
+		sim_fault_arm(&f->w.faults, &(struct sim_fault){
+			.op = op, .nth = nth, .err = status });
 		ret = metadata_pump(&f->p);
 		if (!f->w.faults.op[op].fired) {
 			assert_true(ret > 0);
@@ -547,7 +556,8 @@ static void test_flush_retry(void **state)
 	(void)state;
 	push(f, 0, 100, 0);
 	/* Sim metadata packets close themselves; the flush only has to be retried. */
-	sim_fault_arm(&f->w.faults, SIM_OP_FLUSH, 1, RB_IO, true);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_FLUSH, .nth = 1, .every = 1, .err = RB_IO });
 	assert_int_equal(metadata_pump(&f->p), -EIO);
 	assert_int_equal(metadata_pump(&f->p), -EIO);   /* retried first, fails again */
 	assert_int_equal(f->w.faults.op[SIM_OP_WRITE_METADATA_PACKET].calls, 1);
@@ -558,6 +568,17 @@ static void test_flush_retry(void **state)
 	fx_free(f);
 }
 
+/* The next sink write fails with EIO, and so does the put_subbuf after it. */
+static void fail_sink_and_put(struct fx *f)
+{
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 1, .err = EIO });
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_IO_WRITE, .nth = 1, .err = EIO });
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_PUT_SUBBUF, .nth = 1, .err = RB_IO });
+}
+
 /* Sink failure plus a failing put_subbuf: the hold is kept, retried, released by fini. */
 static void test_put_subbuf_failure(void **state)
 {
@@ -565,9 +586,7 @@ static void test_put_subbuf_failure(void **state)
 
 	(void)state;
 	push(f, 0, 300, 0);
-	sim_io_arm(&f->sio, SIM_IO_PWRITE, 1, EIO, false);
-	sim_io_arm(&f->sio, SIM_IO_WRITE, 1, EIO, false);
-	sim_fault_arm(&f->w.faults, SIM_OP_PUT_SUBBUF, 1, RB_IO, false);
+	fail_sink_and_put(f);
 	assert_int_equal(metadata_pump(&f->p), -EIO);
 	assert_int_equal(sim_rb_outstanding_gets(&f->rb), 1);
 	assert_true(metadata_pump(&f->p) > 0);
@@ -576,9 +595,7 @@ static void test_put_subbuf_failure(void **state)
 
 	/* Same again, but the pump is torn down while holding. */
 	push(f, 300, 100, 0);
-	sim_io_arm(&f->sio, SIM_IO_PWRITE, 1, EIO, false);
-	sim_io_arm(&f->sio, SIM_IO_WRITE, 1, EIO, false);
-	sim_fault_arm(&f->w.faults, SIM_OP_PUT_SUBBUF, 1, RB_IO, false);
+	fail_sink_and_put(f);
 	assert_int_equal(metadata_pump(&f->p), -EIO);
 	assert_int_equal(sim_rb_outstanding_gets(&f->rb), 1);
 	metadata_pump_fini(&f->p);
@@ -594,7 +611,8 @@ static void test_full_after_drain(void **state)
 
 	(void)state;
 	push(f, 0, 100, 0);
-	sim_fault_arm(&f->w.faults, SIM_OP_WRITE_METADATA_PACKET, 1, RB_FULL, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_WRITE_METADATA_PACKET, .nth = 1, .err = RB_FULL });
 	assert_int_equal(metadata_pump(&f->p), -ENOBUFS);
 	assert_int_equal(mdcache_flushed(f->cache), 0);
 	assert_int_equal(metadata_pump(&f->p), SMALL);
@@ -615,9 +633,11 @@ static void test_init_errors(void **state)
 	assert_int_equal(metadata_pump_init(&p2, f->cache, NULL, f->stream, f->out[0]), -EINVAL);
 	assert_int_equal(metadata_pump_init(&p2, f->cache, f->chan, NULL, f->out[0]), -EINVAL);
 	assert_int_equal(metadata_pump_init(&p2, f->cache, f->chan, f->stream, NULL), -EINVAL);
-	sim_fault_arm(&f->w.faults, SIM_OP_MAX_SUBBUF_SIZE, 1, RB_IO, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_MAX_SUBBUF_SIZE, .nth = 1, .err = RB_IO });
 	assert_int_equal(metadata_pump_init(&p2, f->cache, f->chan, f->stream, f->out[0]), -EIO);
-	sim_fault_arm(&f->w.faults, SIM_OP_MAX_SUBBUF_SIZE, 1, RB_NOMEM, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_MAX_SUBBUF_SIZE, .nth = 1, .err = RB_NOMEM });
 	assert_int_equal(metadata_pump_init(&p2, f->cache, f->chan, f->stream, f->out[0]),
 			 -ENOMEM);
 	assert_int_equal(metadata_pump(NULL), -EINVAL);

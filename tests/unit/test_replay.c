@@ -57,6 +57,7 @@ static void run(const char *scenario, bool bt2, bool streaming)
 	if (res.aborted)
 		printf("replay %s: aborted %s\n", scenario, res.abort_reason);
 	assert_false(res.aborted);
+	assert_string_equal(res.invariant, "");
 	assert_true(res.compared > 0);
 	assert_int_equal(res.matched, res.compared);
 	assert_int_equal(res.stopped_at_relayd, streaming);

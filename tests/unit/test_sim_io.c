@@ -27,6 +27,7 @@
 
 struct fx {
 	struct sink_mem_fs *fs;
+	struct sim_faults faults;
 	struct sim_io sim;
 	const struct io *io;   /* the shim */
 };
@@ -37,7 +38,7 @@ static int setup(void **state)
 
 	assert_non_null(fx);
 	assert_int_equal(sink_mem_fs_create(&fx->fs), 0);
-	sim_io_init(&fx->sim, sink_mem_fs_io(fx->fs));
+	sim_io_init(&fx->sim, sink_mem_fs_io(fx->fs), &fx->faults);
 	fx->io = sim_io_io(&fx->sim);
 	*state = fx;
 	return 0;
@@ -75,37 +76,39 @@ static void test_transient_nth_call(void **state)
 
 	assert_true(fd >= 0);
 	assert_int_equal(io_pwrite(fx->io, fd, "aaaa", 4, 0), 4);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 2, ENOSPC, false) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 2, .err = ENOSPC }), 0);
 	assert_int_equal(io_pwrite(fx->io, fd, "bbbb", 4, 4), 4);
 	assert_int_equal(io_pwrite(fx->io, fd, "cccc", 4, 8), -ENOSPC);
 	assert_int_equal(size_of(fx, "f"), 8);
 	assert_int_equal(io_pwrite(fx->io, fd, "cccc", 4, 8), 4);
 	assert_int_equal(size_of(fx, "f"), 12);
-	assert_int_equal(sim_io_calls(&fx->sim, SIM_IO_PWRITE), 4);
-	assert_int_equal(sim_io_fired(&fx->sim, SIM_IO_PWRITE), 1);
-	assert_int_equal(sim_io_calls(&fx->sim, SIM_IO_OPENAT), 1);
-	assert_int_equal(sim_io_total_fired(&fx->sim), 1);
+	assert_int_equal(fx->faults.op[SIM_IO_PWRITE].calls, 4);
+	assert_int_equal(fx->faults.op[SIM_IO_PWRITE].fired, 1);
+	assert_int_equal(fx->faults.op[SIM_IO_OPENAT].calls, 1);
+	assert_int_equal(sim_fault_fired(&fx->faults, SIM_KIND_IO), 1);
 	assert_int_equal(io_close(fx->io, fd), 0);
 }
 
-/* A persistent fault keeps failing (nothing created) until disarmed by id. */
+/* A persistent fault keeps failing (nothing created) until disarmed. */
 static void test_persistent_until_disarmed(void **state)
 {
 	struct fx *fx = *state;
-	int id = sim_io_arm(&fx->sim, SIM_IO_OPENAT, 1, EIO, true);
 	int fd;
 
-	assert_true(id >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_OPENAT, .nth = 1, .every = 1, .err = EIO }), 0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(create(fx, "g"), -EIO);
 	assert_int_equal(sink_mem_fs_file_count(fx->fs), 0);
-	assert_int_equal(sim_io_disarm(&fx->sim, id), 0);
+	sim_fault_disarm(&fx->faults, SIM_IO_OPENAT);
 	fd = create(fx, "g");
 	assert_true(fd >= 0);
-	assert_int_equal(sim_io_fired(&fx->sim, SIM_IO_OPENAT), 3);
-	assert_int_equal(sim_io_calls(&fx->sim, SIM_IO_OPENAT), 4);
+	assert_int_equal(fx->faults.op[SIM_IO_OPENAT].fired, 3);
+	assert_int_equal(fx->faults.op[SIM_IO_OPENAT].calls, 4);
 	/* EINTR is only a return value too: the caller's retry succeeds. */
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_WRITE, 1, EINTR, false) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_WRITE, .nth = 1, .err = EINTR }), 0);
 	assert_int_equal(io_write(fx->io, fd, "xy", 2), -EINTR);
 	assert_int_equal(io_write(fx->io, fd, "xy", 2), 2);
 	assert_int_equal(size_of(fx, "g"), 2);
@@ -118,39 +121,18 @@ static void test_short_writes(void **state)
 	struct fx *fx = *state;
 	int fd = create(fx, "s");
 
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_WRITE, 1, SIM_IO_SHORT, false) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_WRITE, .nth = 1, .err = SIM_FAULT_SHORT }), 0);
 	assert_int_equal(io_write(fx->io, fd, "0123456789", 10), 5);
 	assert_int_equal(size_of(fx, "s"), 5);
 	assert_int_equal(io_write(fx->io, fd, "56789", 5), 5);
 	assert_int_equal(size_of(fx, "s"), 10);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 1, SIM_IO_SHORT, true) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 1, .every = 1, .err = SIM_FAULT_SHORT }), 0);
 	assert_int_equal(io_pwrite(fx->io, fd, "abcdefgh", 8, 0), 4);
 	assert_int_equal(io_pwrite(fx->io, fd, "efgh", 4, 4), 2);
 	assert_int_equal(io_pwrite(fx->io, fd, "g", 1, 6), 1);
-	assert_int_equal(sim_io_fired(&fx->sim, SIM_IO_PWRITE), 3);
-	assert_int_equal(io_close(fx->io, fd), 0);
-}
-
-/*
- * An exact-number fault wins over a persistent one in force; two faults on
- * the same number: the first armed fires, the other is dropped.
- */
-static void test_fault_precedence(void **state)
-{
-	struct fx *fx = *state;
-	int fd = create(fx, "p");
-
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 1, SIM_IO_SHORT, true) >= 0);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 2, EINTR, false) >= 0);
-	assert_int_equal(io_pwrite(fx->io, fd, "abcd", 4, 0), 2);
-	assert_int_equal(io_pwrite(fx->io, fd, "cd", 2, 2), -EINTR);
-	assert_int_equal(io_pwrite(fx->io, fd, "cd", 2, 2), 1);
-	sim_io_disarm_all(&fx->sim);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_FSYNC, 1, EIO, false) >= 0);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_FSYNC, 1, ENOSPC, false) >= 0);
-	assert_int_equal(io_fsync(fx->io, fd), -EIO);
-	assert_int_equal(io_fsync(fx->io, fd), 0);
-	assert_int_equal(sim_io_fired(&fx->sim, SIM_IO_FSYNC), 1);
+	assert_int_equal(fx->faults.op[SIM_IO_PWRITE].fired, 3);
 	assert_int_equal(io_close(fx->io, fd), 0);
 }
 
@@ -162,8 +144,9 @@ static void test_every_call_faultable(void **state)
 	struct stat st;
 
 	assert_true(fd >= 0);
-	for (int c = 0; c < SIM_IO_NR_CALLS; c++)
-		assert_true(sim_io_arm(&fx->sim, c, 1, EIO, false) >= 0);
+	for (int c = SIM_IO_OPENAT; c < SIM_OP_COUNT; c++)
+		assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+			.op = c, .nth = 1, .err = EIO }), 0);
 	assert_int_equal(create(fx, "d"), -EIO);
 	assert_int_equal(io_write(fx->io, fd, "x", 1), -EIO);
 	assert_int_equal(io_pwrite(fx->io, fd, "x", 1, 0), -EIO);
@@ -175,44 +158,20 @@ static void test_every_call_faultable(void **state)
 	assert_int_equal(size_of(fx, "c"), 0);
 	assert_int_equal(io_close(fx->io, fd), -EIO);
 	assert_int_equal(sink_mem_fs_open_fds(fx->fs), 0);
-	for (int c = 0; c < SIM_IO_NR_CALLS; c++) {
-		assert_int_equal(sim_io_fired(&fx->sim, c), 1);
-		assert_int_equal(sim_io_calls(&fx->sim, c), c == SIM_IO_OPENAT ? 2 : 1);
-		assert_int_equal(sim_io_call_from_name(sim_io_call_name(c)), c);
+	for (int c = SIM_IO_OPENAT; c < SIM_OP_COUNT; c++) {
+		assert_int_equal(fx->faults.op[c].fired, 1);
+		assert_int_equal(fx->faults.op[c].calls, c == SIM_IO_OPENAT ? 2 : 1);
 	}
-	assert_int_equal(sim_io_total_fired(&fx->sim), SIM_IO_NR_CALLS);
+	assert_int_equal(sim_fault_fired(&fx->faults, SIM_KIND_IO), SIM_OP_COUNT - SIM_IO_OPENAT);
+	assert_int_equal(sim_fault_fired(&fx->faults, SIM_KIND_RB), 0);
 	/* Pass-through once disarmed (faults were transient). */
 	assert_int_equal(io_unlinkat(fx->io, AT_FDCWD, "c", 0), 0);
-	assert_null(sim_io_call_name(SIM_IO_NR_CALLS));
-	assert_int_equal(sim_io_call_from_name("read"), -1);
-	assert_int_equal(sim_io_call_from_name(NULL), -1);
-	assert_int_equal(sim_io_calls(&fx->sim, SIM_IO_NR_CALLS), 0);
-	assert_int_equal(sim_io_fired(&fx->sim, SIM_IO_NR_CALLS), 0);
-}
-
-/* Arming is validated and bounded. */
-static void test_arm_validation(void **state)
-{
-	struct fx *fx = *state;
-
-	assert_int_equal(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 0, EIO, false), -EINVAL);
-	assert_int_equal(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 1, 0, false), -EINVAL);
-	assert_int_equal(sim_io_arm(&fx->sim, SIM_IO_OPENAT, 1, SIM_IO_SHORT, false), -EINVAL);
-	assert_int_equal(sim_io_arm(&fx->sim, SIM_IO_NR_CALLS, 1, EIO, false), -EINVAL);
-	for (int i = 0; i < SIM_IO_MAX_FAULTS; i++)
-		assert_int_equal(sim_io_arm(&fx->sim, SIM_IO_FSTAT, 100 + i, EIO, false), i);
-	assert_int_equal(sim_io_arm(&fx->sim, SIM_IO_FSTAT, 1, EIO, false), -ENOSPC);
-	assert_int_equal(sim_io_disarm(&fx->sim, SIM_IO_MAX_FAULTS), -EINVAL);
-	assert_int_equal(sim_io_disarm(&fx->sim, -1), -EINVAL);
-	assert_int_equal(sim_io_disarm(&fx->sim, 3), 0);
-	assert_int_equal(sim_io_arm(&fx->sim, SIM_IO_FSTAT, 1, EIO, false), 3);
-	sim_io_disarm_all(&fx->sim);
-	assert_int_equal(sim_io_arm(&fx->sim, SIM_IO_FSTAT, 1, EIO, false), 0);
 }
 
 /* Over io_posix: every call passes through; the posix backend reports -errno itself. */
 static void test_posix_pass_through(void **state)
 {
+	struct sim_faults faults = { 0 };
 	struct sim_io sim;
 	const struct io *io = sim_io_io(&sim);
 	char dir[] = "/tmp/sluice-simio-XXXXXX";
@@ -220,7 +179,7 @@ static void test_posix_pass_through(void **state)
 	int dfd, fd;
 
 	(void)state;
-	sim_io_init(&sim, &io_posix);
+	sim_io_init(&sim, &io_posix, &faults);
 	assert_non_null(mkdtemp(dir));
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(dfd >= 0);
@@ -236,9 +195,9 @@ static void test_posix_pass_through(void **state)
 	assert_int_equal(st.st_mode & 07777, 0660);
 	assert_int_equal(io_close(io, fd), 0);
 	assert_int_equal(io_unlinkat(io, dfd, "f", 0), 0);
-	for (int c = 0; c < SIM_IO_NR_CALLS; c++)
-		assert_int_equal(sim_io_calls(&sim, c), 1);
-	assert_int_equal(sim_io_total_fired(&sim), 0);
+	for (int c = SIM_IO_OPENAT; c < SIM_OP_COUNT; c++)
+		assert_int_equal(faults.op[c].calls, 1);
+	assert_int_equal(sim_fault_fired(&faults, SIM_KIND_IO), 0);
 
 	/* Error returns of the real syscalls cross the seam as -errno. */
 	assert_int_equal(io_openat(&io_posix, dfd, "f", O_WRONLY, 0, getuid(), getgid()), -ENOENT);
@@ -264,9 +223,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transient_nth_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistent_until_disarmed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_writes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fault_precedence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_call_faultable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_arm_validation, setup, teardown),
 		cmocka_unit_test(test_posix_pass_through),
 	};
 

@@ -335,6 +335,7 @@ static void run_scenario(uint64_t seed, struct scenario *sc)
 	struct fixture *fx;
 	const char *names[3] = { "s0", "s1", "s2" };
 	struct sim_loop *owner[3];
+	struct sim_step_hook record;
 
 	memset(sc, 0, sizeof(*sc));
 	assert_int_equal(setup_seed(&state, seed), 0);
@@ -355,7 +356,7 @@ static void run_scenario(uint64_t seed, struct scenario *sc)
 					sc, NULL), 0);
 	sc_wait_done(sc);
 	assert_int_equal(loop_post(sim_loop_base(fx->data), "ping", sc_ping, sc), 0);
-	sim_stepper_set_after_step(&fx->st, sc_record, sc);
+	sim_stepper_add_hook(&fx->st, &record, sc_record, sc);
 	assert_int_equal(sim_run_until_idle(&fx->st, TRACE_LEN), SIM_STEP_LIMIT);
 	assert_int_equal(sc->n, TRACE_LEN);
 	teardown(&state);
@@ -500,6 +501,7 @@ static void test_step_until(void **state)
 struct remover {
 	struct loop *loop;
 	struct loop_source **victims[3];
+	struct loop *owners[3];      /* each victim's loop, which remove is given */
 	int calls;
 };
 
@@ -511,7 +513,7 @@ static void remover_cb(void *arg, int fd, unsigned int events)
 	(void)events;
 	rm->calls++;
 	for (int i = 0; i < 3; i++) {
-		loop_remove(rm->loop, *rm->victims[i]);
+		loop_remove(rm->owners[i], *rm->victims[i]);
 		*rm->victims[i] = NULL;
 	}
 }
@@ -522,8 +524,9 @@ static void test_remove_inside_callback(void **state)
 	struct fixture *fx = *state;
 	struct loop_source *self = NULL, *timer = NULL;
 	struct waiter w = { .loop = sim_loop_base(fx->meta), .st = &fx->st };
-	struct remover rm = { .loop = sim_loop_base(fx->data), .victims = { &self, &timer, &w.src } };
 	struct tick tk = { .loop = sim_loop_base(fx->cmd) };
+	struct remover rm = { .loop = sim_loop_base(fx->data), .victims = { &self, &timer, &w.src },
+			      .owners = { sim_loop_base(fx->data), tk.loop, w.loop } };
 	int p[2];
 
 	assert_int_equal(pipe(p), 0);
@@ -576,6 +579,8 @@ struct hook {
 	int calls;
 	uint64_t last_steps;
 	enum sim_step_result nested;
+	int *order;                  /* shared by the hooks of a test: who ran when */
+	int order_seen;
 };
 
 static void hook_cb(void *arg)
@@ -583,6 +588,7 @@ static void hook_cb(void *arg)
 	struct hook *h = arg;
 
 	h->calls++;
+	h->order_seen = ++*h->order;
 	h->last_steps = sim_stepper_steps(h->st);
 	h->nested = sim_step(h->st);
 	if (h->victim && h->calls == 2) {
@@ -591,33 +597,85 @@ static void hook_cb(void *arg)
 	}
 }
 
-/* after_step runs after every callback step, not after time advances. */
-static void test_after_step_hook(void **state)
+static void noop_cb(void *arg)
+{
+	(void)arg;
+}
+
+/* Hooks run after every callback step, not after time advances, in the order added. */
+static void test_after_step_hooks(void **state)
 {
 	struct fixture *fx = *state;
 	struct tick tk = { .loop = sim_loop_base(fx->cmd) };
-	struct hook h = { .st = &fx->st, .loop = sim_loop_base(fx->cmd) };
+	int order = 0;
+	struct hook h = { .st = &fx->st, .loop = sim_loop_base(fx->cmd), .order = &order };
+	struct hook h2 = { .st = &fx->st, .order = &order };
+	struct sim_step_hook sh, sh2;
 
 	assert_int_equal(loop_add_timer(tk.loop, MS, MS, "tick", tick_cb, &tk, &tk.src), 0);
 	h.victim = tk.src;
-	sim_stepper_set_after_step(&fx->st, hook_cb, &h);
+	sim_stepper_add_hook(&fx->st, &sh, hook_cb, &h);
+	sim_stepper_add_hook(&fx->st, &sh2, hook_cb, &h2);
 	assert_int_equal(sim_step(&fx->st), SIM_STEP_ADVANCED_TIME);
 	assert_int_equal(h.calls, 0);
 	assert_int_equal(sim_step(&fx->st), SIM_STEP_STEPPED);
 	assert_int_equal(h.calls, 1);
 	assert_int_equal(h.last_steps, 1);
-	/* Stepping from inside the hook is refused. */
+	assert_int_equal(h.order_seen, 1);
+	assert_int_equal(h2.order_seen, 2);
+	/* Stepping from inside a hook is refused. */
 	assert_int_equal(h.nested, SIM_STEP_ERROR);
-	/* The hook removed the timer at its second call. */
+	/* The first hook removed the timer at its second call; the second hook is gone by then. */
+	sim_stepper_remove_hook(&sh2);
 	assert_int_equal(sim_run_until_idle(&fx->st, 10), SIM_STEP_IDLE);
 	assert_int_equal(h.calls, 2);
+	assert_int_equal(h2.calls, 1);
 	assert_int_equal(tk.n, 2);
-	sim_stepper_set_after_step(&fx->st, NULL, NULL);
+	sim_stepper_remove_hook(&sh);
 }
 
-static void noop_cb(void *arg)
+/* What is pending between steps: unwoken waits, timers, posts not run yet; never fds. */
+static void test_pending(void **state)
 {
-	(void)arg;
+	struct fixture *fx = *state;
+	struct waiter w = { .loop = sim_loop_base(fx->cmd), .st = &fx->st };
+	struct loop_source *t = NULL;
+	struct fd_rec r = { .loop = sim_loop_base(fx->data) };
+	char buf[256];
+	int dummy = 0;
+	int p[2];
+
+	sim_stepper_describe_pending(&fx->st, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(loop_add_fd(r.loop, p[0], "never written", fd_cb, &r, &r.src), 0);
+	assert_int_equal(loop_add_wait(w.loop, "PUSH_METADATA flushed", wait_cb, &w, &w.src), 0);
+	assert_int_equal(loop_add_timer(sim_loop_base(fx->data), MS, 0, "monitor", tick_cb, &dummy,
+					&t), 0);
+	assert_int_equal(loop_post(sim_loop_base(fx->meta), "GET_CHANNEL hand-off", noop_cb, NULL),
+			 0);
+	assert_true(sim_stepper_pending(&fx->st, SIM_SRC_WAIT, "flushed"));
+	assert_false(sim_stepper_pending(&fx->st, SIM_SRC_POST, "flushed"));
+	assert_true(sim_stepper_pending(&fx->st, SIM_SRC_POST, "hand-off"));
+	assert_true(sim_stepper_pending(&fx->st, SIM_SRC_TIMER, "monitor"));
+	assert_false(sim_stepper_pending(&fx->st, SIM_SRC_FD, "never"));
+	sim_stepper_describe_pending(&fx->st, buf, sizeof(buf));
+	assert_string_equal(buf, "cmd wait 'PUSH_METADATA flushed'; data timer 'monitor' at "
+			    "1001000ns; metadata post 'GET_CHANNEL hand-off'");
+	/* A woken wait is ready, no longer pending; a post that ran is gone. */
+	loop_wake(w.loop, w.src);
+	assert_false(sim_stepper_pending(&fx->st, SIM_SRC_WAIT, "flushed"));
+	sim_stepper_describe_pending(&fx->st, buf, 41);
+	assert_string_equal(buf, "cmd wait 'PUSH_METADATA flushed' (woken)");
+	assert_int_equal(sim_step(&fx->st), SIM_STEP_STEPPED);
+	assert_int_equal(sim_step(&fx->st), SIM_STEP_STEPPED);
+	assert_false(sim_stepper_pending(&fx->st, SIM_SRC_POST, "hand-off"));
+	sim_stepper_describe_pending(&fx->st, buf, 0);
+	loop_remove(sim_loop_base(fx->data), t);
+	assert_false(sim_stepper_pending(&fx->st, SIM_SRC_TIMER, "monitor"));
+	loop_remove(r.loop, r.src);
+	close(p[0]);
+	close(p[1]);
 }
 
 /* A forced step (one ready event) draws nothing from the rng. */
@@ -717,6 +775,9 @@ static void test_bad_arguments(void **state)
 	/* Wake on a timer is logged and ignored; a NULL name is accepted. */
 	assert_int_equal(loop_add_timer(lp, UINT64_MAX, 0, NULL, tick_cb, &dummy, &t), 0);
 	loop_wake(lp, t);
+	/* A source handed with another loop than its own: logged and ignored. */
+	loop_remove(sim_loop_base(fx->data), t);
+	loop_wake(sim_loop_base(fx->data), t);
 	loop_remove(lp, t);
 	loop_remove(lp, NULL);
 	/* Stepping from a callback is refused. */
@@ -764,7 +825,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_step_until, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_inside_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_shot_remove_in_callback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_after_step_hook, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_after_step_hooks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_ready_draws_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_closed_fd_watch, setup, teardown),

@@ -46,6 +46,7 @@ struct fx {
 	int domfd;            /* <root>/ust */
 	int fds_at_start;
 	mode_t old_umask;
+	struct sim_faults faults;
 	struct sim_io sim;
 };
 
@@ -110,7 +111,7 @@ static int setup(void **state)
 	strcpy(fx->root, "/tmp/sluice-sink-XXXXXX");
 	assert_non_null(mkdtemp(fx->root));
 	fx->domfd = make_domain(fx, "ust");
-	sim_io_init(&fx->sim, &io_posix);
+	sim_io_init(&fx->sim, &io_posix, &fx->faults);
 	*state = fx;
 	return 0;
 }
@@ -760,18 +761,22 @@ static void test_enospc_keeps_earlier_packets(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(put(s, lens[i], tags[i]), 0);
 	/* Data write fails. */
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 1, ENOSPC, false) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 1, .err = ENOSPC }), 0);
 	assert_int_equal(put(s, lens[3], tags[3]), -ENOSPC);
 	assert_packets(fx->domfd, CHAN_DIR "/chan_0", lens, tags, 3);
 	assert_index(fx->domfd, CHAN_DIR "/index/chan_0.idx", lens, tags, 3);
 	/* Data written, index entry fails with EIO: the data is taken back too. */
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 2, EIO, false) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 2, .err = EIO }), 0);
 	assert_int_equal(put(s, lens[3], tags[3]), -EIO);
 	assert_packets(fx->domfd, CHAN_DIR "/chan_0", lens, tags, 3);
 	assert_index(fx->domfd, CHAN_DIR "/index/chan_0.idx", lens, tags, 3);
 	/* Half the packet reaches the disk, then ENOSPC: the half is cut away. */
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 1, SIM_IO_SHORT, false) >= 0);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 2, ENOSPC, false) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 1, .err = SIM_FAULT_SHORT }), 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 2, .err = ENOSPC }), 0);
 	assert_int_equal(put(s, lens[3], tags[3]), -ENOSPC);
 	assert_packets(fx->domfd, CHAN_DIR "/chan_0", lens, tags, 3);
 	sink_stream_stats(s, &st);
@@ -782,7 +787,7 @@ static void test_enospc_keeps_earlier_packets(void **state)
 	assert_int_equal(sink_stream_close(s), 0);
 	assert_packets(fx->domfd, CHAN_DIR "/chan_0", lens, tags, 4);
 	assert_index(fx->domfd, CHAN_DIR "/index/chan_0.idx", lens, tags, 4);
-	assert_int_equal(sim_io_fired(&fx->sim, SIM_IO_PWRITE), 4);
+	assert_int_equal(fx->faults.op[SIM_IO_PWRITE].fired, 4);
 	assert_int_equal(sink_chunk_destroy(chunk), 0);
 }
 
@@ -798,9 +803,12 @@ static void test_failed_rollback_repaired(void **state)
 	uint8_t *raw;
 
 	assert_int_equal(put(s, lens[0], tags[0]), 0);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 1, SIM_IO_SHORT, false) >= 0);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 2, EIO, false) >= 0);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_FTRUNCATE, 1, EIO, true) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 1, .err = SIM_FAULT_SHORT }), 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 2, .err = EIO }), 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_FTRUNCATE, .nth = 1, .every = 1, .err = EIO }), 0);
 	assert_int_equal(put(s, lens[1], tags[1]), -EIO);
 	/* The half packet is still on disk... */
 	raw = slurp(fx->domfd, CHAN_DIR "/chan_0", &len);
@@ -808,7 +816,7 @@ static void test_failed_rollback_repaired(void **state)
 	assert_int_equal(len, PAGE + PAGE / 2);
 	/* ...and blocks further writes while it cannot be cut. */
 	assert_int_equal(put(s, lens[1], tags[1]), -EIO);
-	sim_io_disarm_all(&fx->sim);
+	sim_fault_disarm_all(&fx->faults);
 	assert_int_equal(put(s, lens[1], tags[1]), 0);
 	assert_int_equal(sink_stream_close(s), 0);
 	assert_packets(fx->domfd, CHAN_DIR "/chan_0", lens, tags, 2);
@@ -816,7 +824,8 @@ static void test_failed_rollback_repaired(void **state)
 	/* A failing reset is repaired the same way. */
 	s = open_stream(chunk, "metadata", 0, 0, false);
 	assert_int_equal(put(s, PAGE, 5), 0);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_FTRUNCATE, 1, EIO, false) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_FTRUNCATE, .nth = 1, .err = EIO }), 0);
 	assert_int_equal(sink_reset(s), -EIO);
 	assert_int_equal(put(s, lens[0], tags[0]), 0);
 	assert_int_equal(sink_stream_close(s), 0);
@@ -835,7 +844,8 @@ static void test_switch_open_failure_heals(void **state)
 	struct sink_stats st;
 
 	assert_int_equal(put(s, lens[0], tags[0]), 0);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_OPENAT, 1, ENOSPC, false) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_OPENAT, .nth = 1, .err = ENOSPC }), 0);
 	assert_int_equal(put(s, lens[1], tags[1]), -ENOSPC);
 	sink_stream_stats(s, &st);
 	assert_int_equal(st.tracefile_index, 1);
@@ -843,10 +853,12 @@ static void test_switch_open_failure_heals(void **state)
 	/* Reset with no file open is a no-op. */
 	assert_int_equal(sink_reset(s), 0);
 	/* Index open fails after the data file was made: both closed, retried later. */
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_OPENAT, 2, EIO, false) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_OPENAT, .nth = 2, .err = EIO }), 0);
 	assert_int_equal(put(s, lens[1], tags[1]), -EIO);
 	/* Index header write fails. */
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 1, ENOSPC, false) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 1, .err = ENOSPC }), 0);
 	assert_int_equal(put(s, lens[1], tags[1]), -ENOSPC);
 	assert_int_equal(put(s, lens[1], tags[1]), 0);
 	assert_int_equal(sink_stream_close(s), 0);
@@ -854,7 +866,8 @@ static void test_switch_open_failure_heals(void **state)
 	assert_packets(fx->domfd, CHAN_DIR "/chan_0_1", lens + 1, tags + 1, 1);
 	assert_index(fx->domfd, CHAN_DIR "/index/chan_0_1.idx", lens + 1, tags + 1, 1);
 	/* An open failure at stream open: nothing leaks (teardown counts fds). */
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 1, EIO, false) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 1, .err = EIO }), 0);
 	{
 		struct sink_stream_params p = { .pathname = CHAN_DIR, .name = "chan_1",
 						.with_index = true };
@@ -876,28 +889,35 @@ static void test_eintr_and_short_writes_retried(void **state)
 	const unsigned tags[] = { 1, 2, 3 };
 	uint64_t fired;
 
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_OPENAT, 1, EINTR, false) >= 0);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_OPENAT, 3, EINTR, false) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_OPENAT, .nth = 1, .err = EINTR }), 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_OPENAT, .nth = 3, .err = EINTR }), 0);
 	s = open_stream(chunk, "chan_0", 0, 0, true);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 1, SIM_IO_SHORT, true) >= 0);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 3, EINTR, false) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 1, .every = 1, .err = SIM_FAULT_SHORT }), 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 3, .err = EINTR }), 0);
 	assert_int_equal(put(s, lens[0], tags[0]), 0);
-	sim_io_disarm_all(&fx->sim);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 1, EINTR, false) >= 0);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_FTRUNCATE, 1, EINTR, false) >= 0);
+	sim_fault_disarm_all(&fx->faults);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 1, .err = EINTR }), 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_FTRUNCATE, .nth = 1, .err = EINTR }), 0);
 	assert_int_equal(put(s, lens[1], tags[1]), 0);
 	assert_int_equal(sink_reset(s), 0);
 	assert_int_equal(put(s, lens[0], tags[0]), 0);
 	assert_int_equal(put(s, lens[1], tags[1]), 0);
 	/* Never-ending EINTR: bounded, reported, nothing half-written. */
-	fired = sim_io_fired(&fx->sim, SIM_IO_PWRITE);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_PWRITE, 1, EINTR, true) >= 0);
+	fired = fx->faults.op[SIM_IO_PWRITE].fired;
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_PWRITE, .nth = 1, .every = 1, .err = EINTR }), 0);
 	assert_int_equal(put(s, lens[2], tags[2]), -EINTR);
-	assert_int_equal(sim_io_fired(&fx->sim, SIM_IO_PWRITE) - fired, SINK_MAX_EINTR_RETRIES);
-	sim_io_disarm_all(&fx->sim);
+	assert_int_equal(fx->faults.op[SIM_IO_PWRITE].fired - fired, SINK_MAX_EINTR_RETRIES);
+	sim_fault_disarm_all(&fx->faults);
 	assert_int_equal(put(s, lens[2], tags[2]), 0);
 	assert_int_equal(sink_stream_close(s), 0);
-	assert_int_equal(sim_io_fired(&fx->sim, SIM_IO_OPENAT), 2);
+	assert_int_equal(fx->faults.op[SIM_IO_OPENAT].fired, 2);
 	assert_packets(fx->domfd, CHAN_DIR "/chan_0", lens, tags, 3);
 	assert_index(fx->domfd, CHAN_DIR "/index/chan_0.idx", lens, tags, 3);
 	assert_int_equal(sink_chunk_destroy(chunk), 0);
@@ -911,17 +931,21 @@ static void test_close_and_unlink_errors(void **state)
 	struct sink_stream *s = open_stream(chunk, "chan_0", 0, 0, true);
 
 	assert_int_equal(put(s, PAGE, 1), 0);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_CLOSE, 2, EIO, false) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_CLOSE, .nth = 2, .err = EIO }), 0);
 	assert_int_equal(sink_stream_close(s), -EIO);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_UNLINKAT, 1, EIO, false) >= 0);
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_UNLINKAT, 2, EINTR, false) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_UNLINKAT, .nth = 1, .err = EIO }), 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_UNLINKAT, .nth = 2, .err = EINTR }), 0);
 	assert_int_equal(sink_chunk_unlink_created(chunk), -EIO);
 	assert_int_equal(sink_chunk_created_count(chunk), 1);
 	assert_true(exists(fx->domfd, CHAN_DIR "/chan_0"));
 	assert_false(exists(fx->domfd, CHAN_DIR "/index/chan_0.idx"));
 	assert_int_equal(sink_chunk_unlink_created(chunk), 0);
 	assert_false(exists(fx->domfd, CHAN_DIR "/chan_0"));
-	assert_true(sim_io_arm(&fx->sim, SIM_IO_CLOSE, 1, EIO, false) >= 0);
+	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+		.op = SIM_IO_CLOSE, .nth = 1, .err = EIO }), 0);
 	assert_int_equal(sink_chunk_destroy(chunk), -EIO);
 }
 
@@ -1012,9 +1036,9 @@ static void assert_same_tree(int a, int b, const char *sub)
 static void test_fault_sweep_output_identical(void **state)
 {
 	struct fx *fx = *state;
-	static const struct { enum sim_io_call call; int err; } plan[] = {
+	static const struct { enum sim_op call; int err; } plan[] = {
 		{ SIM_IO_OPENAT, ENOSPC }, { SIM_IO_OPENAT, EINTR }, { SIM_IO_PWRITE, ENOSPC },
-		{ SIM_IO_PWRITE, EIO }, { SIM_IO_PWRITE, EINTR }, { SIM_IO_PWRITE, SIM_IO_SHORT },
+		{ SIM_IO_PWRITE, EIO }, { SIM_IO_PWRITE, EINTR }, { SIM_IO_PWRITE, SIM_FAULT_SHORT },
 		{ SIM_IO_FTRUNCATE, EIO }, { SIM_IO_CLOSE, EIO },
 	};
 	int ref = make_domain(fx, "ref");
@@ -1026,10 +1050,11 @@ static void test_fault_sweep_output_identical(void **state)
 			int dom = make_domain(fx, "sweep");
 			int errors;
 
-			sim_io_init(&fx->sim, &io_posix);
-			assert_true(sim_io_arm(&fx->sim, plan[k].call, n, plan[k].err, false) >= 0);
+			memset(&fx->faults, 0, sizeof(fx->faults));
+			assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
+				.op = plan[k].call, .nth = n, .err = plan[k].err }), 0);
 			errors = workload(sim_io_io(&fx->sim), dom, 2);
-			if (sim_io_total_fired(&fx->sim) == 0) {
+			if (sim_fault_fired(&fx->faults, SIM_KIND_IO) == 0) {
 				close(dom);
 				remove_tree(fx, "sweep");
 				break;
@@ -1040,7 +1065,7 @@ static void test_fault_sweep_output_identical(void **state)
 			 * error fails exactly one operation, except a close at a
 			 * tracefile switch, which is only logged.
 			 */
-			if (plan[k].err == EINTR || plan[k].err == SIM_IO_SHORT)
+			if (plan[k].err == EINTR || plan[k].err == SIM_FAULT_SHORT)
 				assert_int_equal(errors, 0);
 			else if (plan[k].call == SIM_IO_CLOSE)
 				assert_in_range(errors, 0, 1);

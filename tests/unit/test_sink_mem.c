@@ -258,15 +258,17 @@ static void test_mem_under_fault_sweep(void **state)
 		struct sink_stream_params p = { .pathname = CHAN_DIR, .name = "chan_0",
 						.tracefile_size = 2 * PAGE, .with_index = true };
 		struct sink_mem_fs *fs = NULL;
+		struct sim_faults faults = { 0 };
 		struct sim_io sim;
 		int fd, ret = 0;
 
 		assert_int_equal(sink_mem_fs_create(&fs), 0);
 		assert_int_equal(sink_mem_fs_mkdir(fs, DOM "/" CHAN_DIR "/index"), 0);
-		sim_io_init(&sim, sink_mem_fs_io(fs));
+		sim_io_init(&sim, sink_mem_fs_io(fs), &faults);
 		fd = io_openat(sink_mem_fs_io(fs), AT_FDCWD, DOM, O_RDONLY | O_DIRECTORY, 0, 0, 0);
 		assert_int_equal(sink_file_chunk_create(sim_io_io(&sim), fd, 0, 0, &chunk), 0);
-		assert_true(sim_io_arm(&sim, SIM_IO_PWRITE, n, EIO, false) >= 0);
+		assert_int_equal(sim_fault_arm(&faults, &(struct sim_fault){
+			.op = SIM_IO_PWRITE, .nth = n, .err = EIO }), 0);
 		s = NULL;
 		if (sink_stream_open(chunk, &p, &s) < 0)
 			assert_int_equal(sink_stream_open(chunk, &p, &s), 0);
@@ -278,7 +280,7 @@ static void test_mem_under_fault_sweep(void **state)
 		}
 		assert_int_equal(sink_stream_close(s), 0);
 		assert_int_equal(sink_chunk_destroy(chunk), 0);
-		if (sim_io_total_fired(&sim) == 0) {
+		if (sim_fault_fired(&faults, SIM_KIND_IO) == 0) {
 			sink_mem_fs_destroy(fs);
 			break;
 		}

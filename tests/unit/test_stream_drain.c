@@ -370,10 +370,12 @@ static void test_drain_get_next_fault(void **state)
 	(void)state;
 	produce_packets(f, 2);
 	snap_ring(f);
-	sim_fault_arm(&f->w.faults, SIM_OP_GET_NEXT_SUBBUF, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_GET_NEXT_SUBBUF, .nth = 1, .err = RB_ERROR });
 	assert_int_equal(stream_drain(f->s, f->out, &f->st, 0), -EIO);
 	assert_int_equal(stats(f).packets_consumed, 0);
-	sim_fault_arm(&f->w.faults, SIM_OP_GET_NEXT_SUBBUF, 1, RB_NOMEM, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_GET_NEXT_SUBBUF, .nth = 1, .err = RB_NOMEM });
 	assert_int_equal(stream_drain(f->s, f->out, &f->st, 0), -ENOMEM);
 	assert_int_equal(stream_drain(f->s, f->out, &f->st, 0), 2);
 	check_output(f, 2, seqs);
@@ -399,7 +401,8 @@ static void test_drain_read_ptr_and_accessor_faults(void **state)
 		produce_packets(f, 2);
 		if (stats(f).packets_delivered - stats(f).packets_consumed > NUM_SUBBUF - 1)
 			fail_msg("ring too full");
-		sim_fault_arm(&f->w.faults, ops[i], 2, RB_ERROR, false);
+		sim_fault_arm(&f->w.faults, &(struct sim_fault){
+			.op = ops[i], .nth = 2, .err = RB_ERROR });
 		assert_int_equal(stream_drain(f->s, f->out, &f->st, 0), -EIO);
 		assert_int_equal(f->st.packets, before + 1);
 		assert_false(stats(f).held);
@@ -424,14 +427,16 @@ static void test_drain_put_next_fault(void **state)
 	(void)state;
 	produce_packets(f, 3);
 	snap_ring(f);
-	sim_fault_arm(&f->w.faults, SIM_OP_PUT_NEXT_SUBBUF, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_PUT_NEXT_SUBBUF, .nth = 1, .err = RB_ERROR });
 	assert_int_equal(stream_drain(f->s, f->out, &f->st, 0), -EIO);
 	assert_int_equal(f->st.packets, 1);
 	assert_true(f->st.pending_put);
 	assert_false(stats(f).held);
 	assert_int_equal(stats(f).packets_consumed, 0);
 	/* The consume fails once more on the retry: still no second copy. */
-	sim_fault_arm(&f->w.faults, SIM_OP_PUT_NEXT_SUBBUF, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_PUT_NEXT_SUBBUF, .nth = 1, .err = RB_ERROR });
 	assert_int_equal(stream_drain(f->s, f->out, &f->st, 0), -EIO);
 	assert_true(f->st.pending_put);
 	assert_int_equal(data_len(f), f->st.bytes);
@@ -460,15 +465,18 @@ static void test_drain_release_fallbacks(void **state)
 	produce_packets(f, 3);
 	snap_ring(f);
 	/* Consume fails, release fails, second consume works: written once, consumed. */
-	sim_fault_arm(&f->w.faults, SIM_OP_PUT_NEXT_SUBBUF, 1, RB_ERROR, false);
-	sim_fault_arm(&f->w.faults, SIM_OP_PUT_SUBBUF, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_PUT_NEXT_SUBBUF, .nth = 1, .err = RB_ERROR });
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_PUT_SUBBUF, .nth = 1, .err = RB_ERROR });
 	assert_int_equal(stream_drain(f->s, f->out, &f->st, 0), -EIO);
 	assert_false(f->st.pending_put);
 	assert_int_equal(stats(f).packets_consumed, 1);
 	assert_false(stats(f).held);
 	/* Write fails and release fails: the packet is consumed unwritten. */
 	sink_mem_fs_set_capacity(f->fs, 1);
-	sim_fault_arm(&f->w.faults, SIM_OP_PUT_SUBBUF, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_PUT_SUBBUF, .nth = 1, .err = RB_ERROR });
 	assert_int_equal(stream_drain(f->s, f->out, &f->st, 0), -ENOSPC);
 	assert_int_equal(stats(f).packets_consumed, 2);
 	assert_false(stats(f).held);
@@ -480,9 +488,12 @@ static void test_drain_release_fallbacks(void **state)
 	assert_int_equal(e[1].packet_seq_num, 2);
 	/* Every release refused: the hold stays (logged); the test lets it go. */
 	produce_packets(f, 1);
-	sim_fault_arm(&f->w.faults, SIM_OP_READ_PTR, 1, RB_ERROR, false);
-	sim_fault_arm(&f->w.faults, SIM_OP_PUT_SUBBUF, 1, RB_ERROR, false);
-	sim_fault_arm(&f->w.faults, SIM_OP_PUT_NEXT_SUBBUF, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_READ_PTR, .nth = 1, .err = RB_ERROR });
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_PUT_SUBBUF, .nth = 1, .err = RB_ERROR });
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_PUT_NEXT_SUBBUF, .nth = 1, .err = RB_ERROR });
 	assert_int_equal(stream_drain(f->s, f->out, &f->st, 0), -EIO);
 	assert_true(stats(f).held);
 	assert_int_equal(rb_put_subbuf(f->s), RB_OK);
@@ -501,7 +512,8 @@ static void test_drain_pending_overwritten(void **state)
 
 	(void)state;
 	produce_packets(f, 1);
-	sim_fault_arm(&f->w.faults, SIM_OP_PUT_NEXT_SUBBUF, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_PUT_NEXT_SUBBUF, .nth = 1, .err = RB_ERROR });
 	assert_int_equal(stream_drain(f->s, f->out, &f->st, 0), -EIO);
 	assert_true(f->st.pending_put);
 	assert_int_equal(sim_app_write(f->app, 0, SIM_APP_CLASS_VALUE, 5000, 10), 5000);
@@ -524,8 +536,10 @@ static void test_drain_unsupported_fields(void **state)
 
 	(void)state;
 	produce_packets(f, 2);
-	sim_fault_arm(&f->w.faults, SIM_OP_SEQUENCE_NUMBER, 1, RB_UNSUPPORTED, true);
-	sim_fault_arm(&f->w.faults, SIM_OP_INSTANCE_ID, 1, RB_UNSUPPORTED, true);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_SEQUENCE_NUMBER, .nth = 1, .every = 1, .err = RB_UNSUPPORTED });
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_INSTANCE_ID, .nth = 1, .every = 1, .err = RB_UNSUPPORTED });
 	assert_int_equal(stream_drain(f->s, f->out, &f->st, 0), 2);
 	assert_int_equal(read_index(f, e), 2);
 	for (int i = 0; i < 2; i++) {
@@ -539,7 +553,8 @@ static void test_drain_unsupported_fields(void **state)
 	sim_fault_disarm(&f->w.faults, SIM_OP_INSTANCE_ID);
 	/* A mandatory field missing is an error, and the packet is kept. */
 	produce_packets(f, 1);
-	sim_fault_arm(&f->w.faults, SIM_OP_STREAM_ID, 1, RB_UNSUPPORTED, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_STREAM_ID, .nth = 1, .err = RB_UNSUPPORTED });
 	assert_int_equal(stream_drain(f->s, f->out, &f->st, 0), -EIO);
 	assert_int_equal(stream_drain(f->s, f->out, &f->st, 0), 1);
 	assert_true(f->st.last_seq_valid);
@@ -594,13 +609,15 @@ static void test_final_flush_fault(void **state)
 
 	(void)state;
 	produce_packets(f, 2);
-	sim_fault_arm(&f->w.faults, SIM_OP_FLUSH, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_FLUSH, .nth = 1, .err = RB_ERROR });
 	assert_int_equal(stream_final_flush_and_drain(f->s, f->out, &f->st, &q), -EIO);
 	assert_false(q);
 	assert_int_equal(f->st.packets, 2);
 	/* The drain's own error wins over the flush's. */
 	produce_packets(f, 1);
-	sim_fault_arm(&f->w.faults, SIM_OP_FLUSH, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_FLUSH, .nth = 1, .err = RB_ERROR });
 	sink_mem_fs_set_capacity(f->fs, 1);
 	assert_int_equal(stream_final_flush_and_drain(f->s, f->out, &f->st, &q), -ENOSPC);
 	sink_mem_fs_set_capacity(f->fs, 0);

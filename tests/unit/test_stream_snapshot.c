@@ -259,7 +259,8 @@ static void test_snapshot_overwritten_lost(void **state)
 	assert_int_equal(sim_app_commit(f->app, &slot), 0);
 	/* The writer lapping between the sampling and a read: injected at the 2nd get. */
 	open_out(f, "lap");
-	sim_fault_arm(&f->w.faults, SIM_OP_GET_SUBBUF, 2, RB_OVERWRITTEN, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_GET_SUBBUF, .nth = 2, .err = RB_OVERWRITTEN });
 	assert_int_equal(stream_snapshot(f->s, f->out, 0, true, &w, &l), 0);
 	assert_int_equal(w, 2);
 	assert_int_equal(l, 1);
@@ -299,28 +300,34 @@ static void test_snapshot_seam_faults(void **state)
 	(void)state;
 	run_overwrite(f);
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-		sim_fault_arm(&f->w.faults, ops[i], 1, RB_ERROR, false);
+		sim_fault_arm(&f->w.faults, &(struct sim_fault){
+			.op = ops[i], .nth = 1, .err = RB_ERROR });
 		assert_int_equal(stream_snapshot(f->s, f->out, 0, false, &w, &l), -EIO);
 		assert_int_equal(w, 0);
 		assert_false(stats(f).held);
 		assert_int_equal(stats(f).packets_consumed, 0);
 	}
-	sim_fault_arm(&f->w.faults, SIM_OP_SNAPSHOT, 1, RB_NOMEM, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_SNAPSHOT, .nth = 1, .err = RB_NOMEM });
 	assert_int_equal(stream_snapshot(f->s, f->out, 0, true, &w, &l), -ENOMEM);
 	/* Failure on the third packet: two were written and are reported. */
-	sim_fault_arm(&f->w.faults, SIM_OP_READ_PTR, 3, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_READ_PTR, .nth = 3, .err = RB_ERROR });
 	assert_int_equal(stream_snapshot(f->s, f->out, 0, true, &w, &l), -EIO);
 	assert_int_equal(w, 2);
 	assert_false(stats(f).held);
 	/* put_subbuf refused: reported; the hold is the caller's to resolve. */
 	open_out(f, "chan_0");
-	sim_fault_arm(&f->w.faults, SIM_OP_PUT_SUBBUF, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_PUT_SUBBUF, .nth = 1, .err = RB_ERROR });
 	assert_int_equal(stream_snapshot(f->s, f->out, 0, true, &w, &l), -EIO);
 	assert_true(stats(f).held);
 	assert_int_equal(rb_put_subbuf(f->s), RB_OK);
 	/* Both the read and the release failing: the first error is the one returned. */
-	sim_fault_arm(&f->w.faults, SIM_OP_READ_PTR, 1, RB_NOMEM, false);
-	sim_fault_arm(&f->w.faults, SIM_OP_PUT_SUBBUF, 1, RB_ERROR, false);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_READ_PTR, .nth = 1, .err = RB_NOMEM });
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_PUT_SUBBUF, .nth = 1, .err = RB_ERROR });
 	assert_int_equal(stream_snapshot(f->s, f->out, 0, true, &w, &l), -ENOMEM);
 	assert_int_equal(rb_put_subbuf(f->s), RB_OK);
 	/* Afterwards a clean snapshot still gets everything. */
