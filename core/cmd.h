@@ -13,7 +13,9 @@
  * values the session daemon understands, because they are the protocol's
  * vocabulary rather than a layout detail (and every LTTng version shares
  * them).  Reply structs carry codes as int32_t so a decoded reply can hold
- * any value a peer sent, including ones we do not know.
+ * any value a peer sent, including ones we do not know.  `struct reply` is
+ * what the consumer sends; `struct reply_channel` and `struct
+ * reply_close_chunk` are what a peer decodes from those bytes.
  */
 #ifndef SLUICE_CORE_CMD_H
 #define SLUICE_CORE_CMD_H
@@ -308,6 +310,41 @@ struct reply_close_chunk {
 	int32_t code;			/* enum consumer_code; ignored by 2.13.9 */
 	char path[CMD_PATH_MAX];	/* strlen(path) < CMD_PATH_MAX - 1 */
 };
+
+/* Which reply a command gets; each kind has its own byte shape on the wire. */
+enum reply_kind {
+	REPLY_STATUS,		/* ST(code) */
+	REPLY_CHANNEL,		/* ASK_CHANNEL: code, u.channel */
+	REPLY_CLOSE_CHUNK,	/* CLOSE_TRACE_CHUNK: code, u.path */
+	/* TRACE_CHUNK_EXISTS: ST(126 / 128), an answer rather than a failure. */
+	REPLY_CHUNK_EXISTS,
+	REPLY_DATA_PENDING,	/* DATA_PENDING: u.pending, no code on the wire */
+	REPLY_COUNT,		/* DISCARDED_EVENTS / LOST_PACKETS: u.count, no code on the wire */
+};
+
+/*
+ * One reply of the consumer to the session daemon, as the handlers fill it;
+ * only the codec knows its bytes.  `code` is the status: on the wire for
+ * every kind that carries one, otherwise the status the value stands for
+ * (an answer to an undecodable command is an error whatever it says), so
+ * whoever sends the reply can tell failures from answers.
+ */
+struct reply {
+	enum reply_kind kind;
+	int32_t code;			/* enum consumer_code */
+	union {
+		struct {
+			uint64_t key;	/* echoed channel key */
+			uint32_t stream_count;
+		} channel;
+		const char *path;	/* the chunk's path, "" when local */
+		bool pending;		/* something of the session is still unwritten */
+		uint64_t count;		/* discarded events or lost packets */
+	} u;
+};
+
+/* A status-only reply ST(code), for handlers that answer with nothing else. */
+#define REPLY_ST(c) (&(const struct reply){ .kind = REPLY_STATUS, .code = (c) })
 
 /* Consumer -> session daemon on the metadata socket: "send me metadata". */
 struct metadata_request {

@@ -15,16 +15,15 @@
 #include "consumer_priv.h"
 #include "data_stream.h"
 #include "log.h"
-#include "wire.h"
 
-/* Send the ASK reply STC(code, key, count); non-zero codes count as errors. */
+/* The ASK reply: status, echoed key, streams created. */
 static void reply_ask(struct consumer *c, int32_t code, uint64_t key, uint32_t count)
 {
-	struct reply_channel rc = { .code = code, .key = key, .stream_count = count };
-	uint8_t b[WIRE_STATUS_CHANNEL_SIZE];
+	struct reply r = { .kind = REPLY_CHANNEL,
+			   .code = code,
+			   .u.channel = { .key = key, .stream_count = count } };
 
-	wire_encode_status_channel(&rc, b);
-	conn_reply(c->conn, code, b, sizeof(b));
+	conn_reply(c->conn, &r);
 }
 
 /* Create every stream of a new channel, opening outputs when monitored with a chunk. */
@@ -166,7 +165,7 @@ static void channel_hup(void *arg, int fd, unsigned int events)
 /* The data loop took the streams: final status. */
 static void done_get(struct xop *x)
 {
-	conn_finish(x->c->conn, CONSUMER_SUCCESS);
+	conn_finish(x->c->conn, REPLY_ST(CONSUMER_SUCCESS));
 }
 
 /* GET_CHANNEL: hand the objects to the session daemon, then the streams to the data loop. */
@@ -181,10 +180,10 @@ void cmd_get_channel(struct consumer *c, const struct cmd *cmd)
 	/* A released channel (cmd ref gone) must not gain stream refs again. */
 	if (!ch || ch->metadata || ch->dispatched || ch->cmd_ref_dropped) {
 		ERR("GET_CHANNEL: no data channel %" PRIu64 " to hand out", cmd->u.channel.key);
-		conn_reply_status(c->conn, CONSUMER_CHAN_NOT_FOUND);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_CHAN_NOT_FOUND));
 		return;
 	}
-	if (conn_reply_status(c->conn, CONSUMER_SUCCESS))
+	if (conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS)))
 		return;
 	/* The object stream goes out on the command socket itself. */
 	sock = conn_fd(c->conn);
@@ -205,7 +204,7 @@ void cmd_get_channel(struct consumer *c, const struct cmd *cmd)
 		 */
 		ERR("GET_CHANNEL %" PRIu64 ": sending objects: %s; channel not dispatched",
 		    ch->key, rb_status_str(st));
-		conn_reply_status(c->conn, CONSUMER_FATAL);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_FATAL));
 		return;
 	}
 	if (rb_channel_close_wakeup_fd(ch->rbc) != RB_OK) {
@@ -220,7 +219,7 @@ void cmd_get_channel(struct consumer *c, const struct cmd *cmd)
 		ch->hup_src = NULL;
 	}
 	if (!ch->monitor) {
-		conn_reply_status(c->conn, CONSUMER_SUCCESS);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 		return;
 	}
 	/* Reply once the data loop owns the streams, so later commands see them. */
@@ -230,7 +229,7 @@ void cmd_get_channel(struct consumer *c, const struct cmd *cmd)
 		return;
 	}
 	ERR("GET_CHANNEL %" PRIu64 ": streams not handed to the data loop", ch->key);
-	conn_reply_status(c->conn, CONSUMER_FATAL);
+	conn_reply(c->conn, REPLY_ST(CONSUMER_FATAL));
 }
 
 /* DESTROY_CHANNEL: free a channel that never got dispatched.  Always ST(0). */
@@ -252,5 +251,5 @@ void cmd_destroy_channel(struct consumer *c, const struct cmd *cmd)
 	} else {
 		data_channel_release(ch);
 	}
-	conn_reply_status(c->conn, CONSUMER_SUCCESS);
+	conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 }

@@ -10,7 +10,6 @@
 #include "conn.h"
 #include "consumer_priv.h"
 #include "log.h"
-#include "wire.h"
 
 struct chunk_ctx {
 	uint64_t session_id;
@@ -53,10 +52,10 @@ static void create_chunk_fd(struct consumer *c, int dirfd)
 	x.session_id = cc->session_id;
 	x.chunk = chunk;
 	channel_for_each(c, set_session_chunk, &x);
-	conn_reply_status(c->conn, CONSUMER_SUCCESS);
+	conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 	return;
 fail:
-	conn_reply_status(c->conn, CONSUMER_CREATE_TRACE_CHUNK_FAILED);
+	conn_reply(c->conn, REPLY_ST(CONSUMER_CREATE_TRACE_CHUNK_FAILED));
 }
 
 /* CREATE_TRACE_CHUNK: local = ack, dirfd, result; relayd = refused. */
@@ -68,11 +67,11 @@ void cmd_create_trace_chunk(struct consumer *c, const struct cmd *cmd)
 		ERR("CREATE_TRACE_CHUNK %" PRIu64 " for relayd %" PRIu64
 		    ": streaming to lttng-relayd is not supported yet", cc->chunk_id,
 		    cc->relayd_id.value);
-		conn_reply_status(c->conn, CONSUMER_CREATE_TRACE_CHUNK_FAILED);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_CREATE_TRACE_CHUNK_FAILED));
 		return;
 	}
 	c->pending_chunk = *cc;
-	if (conn_reply_status(c->conn, CONSUMER_SUCCESS))
+	if (conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS)))
 		return;
 	conn_expect_fd(c->conn, create_chunk_fd);
 }
@@ -86,13 +85,12 @@ static void detach_chunk(struct channel *ch, void *arg)
 		channel_set_chunk(ch, NULL);
 }
 
-/* CLOSE_TRACE_CHUNK reply: header {code, 1} then the empty path "". */
+/* CLOSE_TRACE_CHUNK reply: the path is "" (local chunks only). */
 static void reply_close(struct consumer *c, int32_t code)
 {
-	uint8_t b[WIRE_CLOSE_CHUNK_HEADER_SIZE + 1] = { 0 };
+	struct reply r = { .kind = REPLY_CLOSE_CHUNK, .code = code, .u.path = "" };
 
-	wire_encode_close_chunk_header(code, 1, b);
-	conn_reply(c->conn, code, b, sizeof(b));
+	conn_reply(c->conn, &r);
 }
 
 /*
@@ -139,25 +137,19 @@ void cmd_close_trace_chunk(struct consumer *c, const struct cmd *cmd)
 	reply_close(c, code);
 }
 
-/* TRACE_CHUNK_EXISTS: 126 while registered, else 128; never 0. */
+/* TRACE_CHUNK_EXISTS: 126 while registered, else 128 (answers, not errors); never 0. */
 void cmd_trace_chunk_exists(struct consumer *c, const struct cmd *cmd)
 {
 	const struct cmd_chunk_exists *ce = &cmd->u.chunk_exists;
-	int32_t code;
+	struct reply r = { .kind = REPLY_CHUNK_EXISTS };
 
 	if (ce->relayd_id.set) {
 		ERR("TRACE_CHUNK_EXISTS for relayd %" PRIu64 ": unknown relayd (streaming not supported yet)",
 		    ce->relayd_id.value);
-		conn_reply_status(c->conn, CONSUMER_INVALID_PARAMETERS);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_INVALID_PARAMETERS));
 		return;
 	}
-	code = chunk_exists(c->chunks, ce->session_id, ce->chunk_id) ?
-		       CONSUMER_TRACE_CHUNK_EXISTS_LOCAL : CONSUMER_UNKNOWN_TRACE_CHUNK;
-	/* 126/128 are answers, not failures: do not count them as errors. */
-	{
-		uint8_t b[WIRE_STATUS_SIZE];
-
-		wire_encode_status(code, b);
-		conn_send(c->conn, b, sizeof(b));
-	}
+	r.code = chunk_exists(c->chunks, ce->session_id, ce->chunk_id) ?
+			 CONSUMER_TRACE_CHUNK_EXISTS_LOCAL : CONSUMER_UNKNOWN_TRACE_CHUNK;
+	conn_reply(c->conn, &r);
 }

@@ -22,7 +22,7 @@
 /* The metadata loop took the stream: reply. */
 static void done_setup(struct xop *x)
 {
-	conn_finish(x->c->conn, CONSUMER_SUCCESS);
+	conn_finish(x->c->conn, REPLY_ST(CONSUMER_SUCCESS));
 }
 
 /* SETUP_METADATA: hand the metadata stream to the metadata loop. */
@@ -34,7 +34,7 @@ void cmd_setup_metadata(struct consumer *c, const struct cmd *cmd)
 
 	if (!ch || !ch->metadata) {
 		ERR("SETUP_METADATA: unknown metadata channel %" PRIu64, cmd->u.channel.key);
-		conn_reply_status(c->conn, CONSUMER_ERR_UST_CHAN_NOT_FOUND);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_ERR_UST_CHAN_NOT_FOUND));
 		return;
 	}
 	if (ch->cmd_ref_dropped) {
@@ -45,16 +45,16 @@ void cmd_setup_metadata(struct consumer *c, const struct cmd *cmd)
 		 */
 		ERR("SETUP_METADATA: metadata channel %" PRIu64 " is already closed",
 		    cmd->u.channel.key);
-		conn_reply_status(c->conn, CONSUMER_ERR_UST_CHAN_NOT_FOUND);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_ERR_UST_CHAN_NOT_FOUND));
 		return;
 	}
 	if (!ch->monitor || ch->dispatched) {
-		conn_reply_status(c->conn, CONSUMER_SUCCESS);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 		return;
 	}
 	if (!ch->md_stream) {
 		ERR("SETUP_METADATA %" PRIu64 ": the channel has no stream", ch->key);
-		conn_reply_status(c->conn, CONSUMER_ERROR_METADATA);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_ERROR_METADATA));
 		return;
 	}
 	ret = mdcache_stream_open(ch->cache);
@@ -69,7 +69,7 @@ void cmd_setup_metadata(struct consumer *c, const struct cmd *cmd)
 	}
 	ERR("SETUP_METADATA %" PRIu64 ": metadata stream not handed over", ch->key);
 	mdcache_stream_close(ch->cache);
-	conn_reply_status(c->conn, CONSUMER_ERROR_METADATA);
+	conn_reply(c->conn, REPLY_ST(CONSUMER_ERROR_METADATA));
 }
 
 /*
@@ -94,7 +94,7 @@ static void push_reply_cb(void *arg)
 			code = CONSUMER_ERROR_METADATA;
 		}
 	}
-	conn_finish(c->conn, code);
+	conn_finish(c->conn, REPLY_ST(code));
 }
 
 /* mdcache waiter callback (any loop): record how the wait ended, wake the cmd loop. */
@@ -164,29 +164,29 @@ static void push_bytes(struct consumer *c, uint8_t *buf, size_t len)
 
 	if (!ch || !ch->cache) {
 		/* Closed while the bytes were on their way. */
-		conn_reply_status(c->conn, CONSUMER_CHANNEL_FAIL);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_CHANNEL_FAIL));
 		return;
 	}
 	ret = mdcache_write(ch->cache, p->target_offset, len, p->version, buf, &wr);
 	if (ret) {
 		ERR("PUSH_METADATA %" PRIu64 ": %s", p->key, log_strerror(-ret));
-		conn_reply_status(c->conn, ret == -ENOMEM ? CONSUMER_ENOMEM : CONSUMER_ERROR_METADATA);
+		conn_reply(c->conn, REPLY_ST(ret == -ENOMEM ? CONSUMER_ENOMEM : CONSUMER_ERROR_METADATA));
 		return;
 	}
 	if (wr != MDCACHE_NO_CHANGE)
 		metadata_wake_stream(ch);
 	if (!ch->monitor) {
-		conn_reply_status(c->conn, CONSUMER_SUCCESS);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 		return;
 	}
 	if (push_unreachable(c)) {
-		conn_reply_status(c->conn, CONSUMER_SUCCESS);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 		return;
 	}
 	ret = loop_add_wait(c->env.cmd_loop, "PUSH_METADATA flushed", push_reply_cb, c, &c->push_src);
 	if (ret) {
 		ERR("PUSH_METADATA %" PRIu64 ": cannot wait for the flush", p->key);
-		conn_reply_status(c->conn, CONSUMER_ERROR_METADATA);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_ERROR_METADATA));
 		return;
 	}
 	conn_pause(c->conn);
@@ -206,7 +206,7 @@ static void push_skipped_too_big(struct consumer *c, uint8_t *buf, size_t len)
 {
 	(void)buf;
 	(void)len;
-	conn_reply_status(c->conn, CONSUMER_ERROR_METADATA);
+	conn_reply(c->conn, REPLY_ST(CONSUMER_ERROR_METADATA));
 }
 
 /* The payload that found no memory was dropped: 114 (§3.8). */
@@ -214,7 +214,7 @@ static void push_skipped_nomem(struct consumer *c, uint8_t *buf, size_t len)
 {
 	(void)buf;
 	(void)len;
-	conn_reply_status(c->conn, CONSUMER_ENOMEM);
+	conn_reply(c->conn, REPLY_ST(CONSUMER_ENOMEM));
 }
 
 /*
@@ -233,14 +233,14 @@ void cmd_push_metadata(struct consumer *c, const struct cmd *cmd)
 	if (!ch || !ch->metadata) {
 		/* The session daemon takes this as a benign creation race. */
 		DBG("PUSH_METADATA: unknown metadata channel %" PRIu64, p->key);
-		conn_reply_status(c->conn, CONSUMER_CHANNEL_FAIL);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_CHANNEL_FAIL));
 		return;
 	}
 	if (p->len == 0) {
 		ret = mdcache_write(ch->cache, p->target_offset, 0, p->version, NULL, NULL);
 		if (ret == 0)
 			metadata_wake_stream(ch);
-		conn_reply_status(c->conn, ret ? CONSUMER_ERROR_METADATA : CONSUMER_SUCCESS);
+		conn_reply(c->conn, REPLY_ST(ret ? CONSUMER_ERROR_METADATA : CONSUMER_SUCCESS));
 		return;
 	}
 	c->pending_push = *p;
@@ -254,7 +254,7 @@ void cmd_push_metadata(struct consumer *c, const struct cmd *cmd)
 		    p->key, p->len);
 		conn_skip_bytes(c->conn, p->len, push_skipped_nomem);
 	}
-	conn_reply_status(c->conn, CONSUMER_SUCCESS);
+	conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 }
 
 /* CLOSE_METADATA: the metadata loop drains, closes and drops the channel. */
@@ -264,7 +264,7 @@ void cmd_close_metadata(struct consumer *c, const struct cmd *cmd)
 
 	if (!ch || !ch->metadata || ch->cmd_ref_dropped) {
 		DBG("CLOSE_METADATA: unknown metadata channel %" PRIu64, cmd->u.channel.key);
-		conn_reply_status(c->conn, CONSUMER_ERR_UST_CHAN_NOT_FOUND);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_ERR_UST_CHAN_NOT_FOUND));
 		return;
 	}
 	if (ch->poll_wr >= 0) {
@@ -272,5 +272,5 @@ void cmd_close_metadata(struct consumer *c, const struct cmd *cmd)
 		ch->poll_wr = -1;
 	}
 	channel_drop_cmd_ref(ch);
-	conn_reply_status(c->conn, CONSUMER_SUCCESS);
+	conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 }

@@ -24,12 +24,12 @@ void cmd_init(struct consumer *c, const struct cmd *cmd)
 {
 	if (c->init_done) {
 		WARN("INIT received twice");
-		conn_reply_status(c->conn, CONSUMER_ALREADY_SET);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_ALREADY_SET));
 		return;
 	}
 	memcpy(c->sessiond_uuid, cmd->u.init.sessiond_uuid, sizeof(c->sessiond_uuid));
 	c->init_done = true;
-	conn_reply_status(c->conn, CONSUMER_SUCCESS);
+	conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 }
 
 /* Monitor pipe arrived: keep the first one (non-blocking), refuse later ones. */
@@ -40,21 +40,21 @@ static void monitor_pipe_fd(struct consumer *c, int fd)
 	if (uatomic_read(&c->monitor_fd) >= 0) {
 		WARN("SET_CHANNEL_MONITOR_PIPE received twice");
 		close(fd);
-		conn_reply_status(c->conn, CONSUMER_ALREADY_SET);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_ALREADY_SET));
 		return;
 	}
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		PERROR_NUM(errno, "monitor pipe O_NONBLOCK");
 	uatomic_set(&c->monitor_fd, fd);
-	conn_reply_status(c->conn, CONSUMER_SUCCESS);
+	conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 }
 
 /* SET_CHANNEL_MONITOR_PIPE: ack, then the fd, then the final status. */
 void cmd_set_monitor_pipe(struct consumer *c, const struct cmd *cmd)
 {
 	(void)cmd;
-	if (conn_reply_status(c->conn, CONSUMER_SUCCESS))
+	if (conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS)))
 		return;
 	conn_expect_fd(c->conn, monitor_pipe_fd);
 }
@@ -64,14 +64,14 @@ static void relayd_fd(struct consumer *c, int fd)
 {
 	close(fd);
 	ERR("streaming to lttng-relayd is not supported yet");
-	conn_reply_status(c->conn, CONSUMER_FATAL);
+	conn_reply(c->conn, REPLY_ST(CONSUMER_FATAL));
 }
 
 /* ADD_RELAYD_SOCKET: ack 0, receive and close the fd, final FATAL. */
 void cmd_add_relayd_socket(struct consumer *c, const struct cmd *cmd)
 {
 	(void)cmd;
-	if (conn_reply_status(c->conn, CONSUMER_SUCCESS))
+	if (conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS)))
 		return;
 	conn_expect_fd(c->conn, relayd_fd);
 }
@@ -81,5 +81,5 @@ void cmd_destroy_relayd(struct consumer *c, const struct cmd *cmd)
 {
 	ERR("DESTROY_RELAYD %" PRIu64 ": no such relayd (streaming not supported yet)",
 	    cmd->u.destroy_relayd.relayd_id);
-	conn_reply_status(c->conn, CONSUMER_RELAYD_FAIL);
+	conn_reply(c->conn, REPLY_ST(CONSUMER_RELAYD_FAIL));
 }

@@ -98,7 +98,7 @@ static void snapshot_md_done(struct consumer *c, void *arg, int32_t code)
 	} else {
 		code = snapshot_metadata_write(ch);
 	}
-	conn_finish(c->conn, code);
+	conn_finish(c->conn, REPLY_ST(code));
 }
 
 /* SNAPSHOT_CHANNEL: ST(0), 119 unknown channel, 122 failure. */
@@ -110,34 +110,34 @@ void cmd_snapshot_channel(struct consumer *c, const struct cmd *cmd)
 
 	if (!ch) {
 		ERR("SNAPSHOT_CHANNEL: unknown channel %" PRIu64, sn->key);
-		conn_reply_status(c->conn, CONSUMER_CHAN_NOT_FOUND);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_CHAN_NOT_FOUND));
 		return;
 	}
 	if (sn->use_relayd || sn->relayd_id.set) {
 		ERR("SNAPSHOT_CHANNEL %" PRIu64 ": streaming to lttng-relayd is not supported yet",
 		    sn->key);
-		conn_reply_status(c->conn, CONSUMER_SNAPSHOT_FAILED);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_SNAPSHOT_FAILED));
 		return;
 	}
 	if (!ch->chunk || ch->monitor || !chunk_sink(ch->chunk)) {
 		ERR("SNAPSHOT_CHANNEL %" PRIu64 ": %s", sn->key,
 		    ch->monitor ? "channel is not a snapshot channel" : "no current trace chunk");
-		conn_reply_status(c->conn, CONSUMER_SNAPSHOT_FAILED);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_SNAPSHOT_FAILED));
 		return;
 	}
 	if (!ch->metadata) {
-		conn_reply_status(c->conn, snapshot_data(ch, sn->nb_packets_per_stream));
+		conn_reply(c->conn, REPLY_ST(snapshot_data(ch, sn->nb_packets_per_stream)));
 		return;
 	}
 	sm = malloc(sizeof(*sm));
 	if (!sm) {
-		conn_reply_status(c->conn, CONSUMER_SNAPSHOT_FAILED);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_SNAPSHOT_FAILED));
 		return;
 	}
 	sm->key = ch->key;
 	conn_pause(c->conn);
 	if (metadata_req_submit(c->mreq, ch->key, false, snapshot_md_done, sm)) {
 		free(sm);
-		conn_finish(c->conn, CONSUMER_SNAPSHOT_FAILED);
+		conn_finish(c->conn, REPLY_ST(CONSUMER_SNAPSHOT_FAILED));
 	}
 }

@@ -17,7 +17,6 @@
 #include "data_stream.h"
 #include "log.h"
 #include "metadata_stream.h"
-#include "wire.h"
 
 /* FLUSH, CLEAR_QUIESCENT, CLEAR, ROTATE: work on the streams of one channel. */
 struct channel_op {
@@ -52,7 +51,7 @@ static void done_status(struct xop *x)
 {
 	struct channel_op *op = xop_of(x, struct channel_op);
 
-	conn_finish(x->c->conn, op->status);
+	conn_finish(x->c->conn, REPLY_ST(op->status));
 	channel_put(op->ch);
 }
 
@@ -78,7 +77,7 @@ static void start_channel_op(struct consumer *c, struct channel_op *op, struct c
 		}
 		channel_put(ch);
 	}
-	conn_reply_status(c->conn, code);
+	conn_reply(c->conn, REPLY_ST(code));
 }
 
 /* A new channel_op replying ST(status) on completion; NULL on ENOMEM. */
@@ -115,11 +114,11 @@ void cmd_flush_channel(struct consumer *c, const struct cmd *cmd)
 
 	if (!ch) {
 		ERR("FLUSH_CHANNEL: unknown channel %" PRIu64, cmd->u.channel.key);
-		conn_reply_status(c->conn, CONSUMER_ERR_UST_CHAN_NOT_FOUND);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_ERR_UST_CHAN_NOT_FOUND));
 		return;
 	}
 	if (ch->metadata || !ch->monitor || !ch->dispatched) {
-		conn_reply_status(c->conn, CONSUMER_SUCCESS);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 		return;
 	}
 	start_channel_op(c, status_op_new(c, "FLUSH_CHANNEL"), ch, c->env.data_loop, flush_data,
@@ -146,13 +145,13 @@ void cmd_clear_quiescent(struct consumer *c, const struct cmd *cmd)
 
 	if (!ch) {
 		ERR("CLEAR_QUIESCENT_CHANNEL: unknown channel %" PRIu64, cmd->u.channel.key);
-		conn_reply_status(c->conn, CONSUMER_ERR_UST_CHAN_NOT_FOUND);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_ERR_UST_CHAN_NOT_FOUND));
 		return;
 	}
 	cds_list_for_each_entry(s, &ch->private_streams, node)
 		s->quiescent = false;
 	if (ch->metadata || !ch->dispatched || !ch->monitor) {
-		conn_reply_status(c->conn, CONSUMER_SUCCESS);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 		return;
 	}
 	start_channel_op(c, status_op_new(c, "CLEAR_QUIESCENT_CHANNEL"), ch, c->env.data_loop,
@@ -192,18 +191,18 @@ void cmd_clear_channel(struct consumer *c, const struct cmd *cmd)
 
 	if (!ch) {
 		ERR("CLEAR_CHANNEL: unknown channel %" PRIu64, cmd->u.channel.key);
-		conn_reply_status(c->conn, CONSUMER_CHAN_NOT_FOUND);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_CHAN_NOT_FOUND));
 		return;
 	}
 	if (ch->metadata) {
-		conn_reply_status(c->conn, CONSUMER_SUCCESS);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 		return;
 	}
 	cds_list_for_each_entry(s, &ch->private_streams, node)
 		if (clear_one(s))
 			code = CONSUMER_FATAL;
 	if (!ch->monitor || !ch->dispatched) {
-		conn_reply_status(c->conn, code);
+		conn_reply(c->conn, REPLY_ST(code));
 		return;
 	}
 	start_channel_op(c, status_op_new(c, "CLEAR_CHANNEL"), ch, c->env.data_loop, clear_data,
@@ -221,29 +220,28 @@ void cmd_open_channel_packets(struct consumer *c, const struct cmd *cmd)
 
 	if (!ch) {
 		ERR("OPEN_CHANNEL_PACKETS: unknown channel %" PRIu64, cmd->u.channel.key);
-		conn_reply_status(c->conn, CONSUMER_CHAN_NOT_FOUND);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_CHAN_NOT_FOUND));
 		return;
 	}
 	if (ch->metadata) {
 		ERR("OPEN_CHANNEL_PACKETS on metadata channel %" PRIu64, ch->key);
-		conn_reply_status(c->conn, CONSUMER_INVALID_PARAMETERS);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_INVALID_PARAMETERS));
 		return;
 	}
 	cds_list_for_each_entry(s, &ch->private_streams, node)
 		if (stream_open_packet(s) == STREAM_PACKET_ERROR)
 			code = CONSUMER_UNKNOWN_ERROR;
-	conn_reply_status(c->conn, code);
+	conn_reply(c->conn, REPLY_ST(code));
 }
 
 /* ---- DATA_PENDING ---- */
 
-/* Bare I32 reply: 1 while anything of the session is unwritten. */
+/* The DATA_PENDING answer: pending while anything of the session is unwritten. */
 static void send_pending(struct consumer *c, bool pending)
 {
-	uint8_t b[WIRE_I32_SIZE];
+	struct reply r = { .kind = REPLY_DATA_PENDING, .u.pending = pending };
 
-	wire_encode_i32(pending ? 1 : 0, b);
-	conn_send(c->conn, b, sizeof(b));
+	conn_reply(c->conn, &r);
 }
 
 static void done_pending(struct xop *x)
@@ -314,13 +312,12 @@ void cmd_data_pending(struct consumer *c, const struct cmd *cmd)
 
 /* ---- DISCARDED_EVENTS / LOST_PACKETS ---- */
 
-/* Bare U64 reply. */
+/* The DISCARDED_EVENTS / LOST_PACKETS answer. */
 static void send_u64(struct consumer *c, uint64_t v)
 {
-	uint8_t b[WIRE_U64_SIZE];
+	struct reply r = { .kind = REPLY_COUNT, .u.count = v };
 
-	wire_encode_u64(v, b);
-	conn_send(c->conn, b, sizeof(b));
+	conn_reply(c->conn, &r);
 }
 
 static void done_stats(struct xop *x)
@@ -443,7 +440,7 @@ static void done_rotate(struct xop *x)
 	struct channel_op *op = xop_of(x, struct channel_op);
 	struct channel_op *apply;
 
-	conn_finish(x->c->conn, op->status);
+	conn_finish(x->c->conn, REPLY_ST(op->status));
 	/* The channel reference goes on to the apply step. */
 	apply = xop_new(x->c, struct channel_op, "ROTATE_CHANNEL apply", done_apply);
 	if (apply) {
@@ -463,17 +460,17 @@ void cmd_rotate_channel(struct consumer *c, const struct cmd *cmd)
 
 	if (!ch) {
 		ERR("ROTATE_CHANNEL: unknown channel %" PRIu64, r->key);
-		conn_reply_status(c->conn, CONSUMER_CHAN_NOT_FOUND);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_CHAN_NOT_FOUND));
 		return;
 	}
 	if (r->relayd_id.set) {
 		ERR("ROTATE_CHANNEL %" PRIu64 " for relayd %" PRIu64
 		    ": streaming to lttng-relayd is not supported yet", r->key, r->relayd_id.value);
-		conn_reply_status(c->conn, CONSUMER_ROTATION_FAIL);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_ROTATION_FAIL));
 		return;
 	}
 	if (!ch->monitor || !ch->dispatched) {
-		conn_reply_status(c->conn, CONSUMER_SUCCESS);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 		return;
 	}
 	op = xop_new(c, struct rotate_op, "ROTATE_CHANNEL", ch->metadata ? done_status : done_rotate);

@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -41,6 +40,7 @@ struct conn {
 	size_t need;
 	uint64_t skip_left;                /* SKIP_BYTES: payload bytes still to discard */
 	uint8_t scratch[4096];             /* SKIP_BYTES: where discarded bytes land */
+	uint8_t reply[WIRE_REPLY_MAX];     /* the reply being sent, encoded */
 	uint64_t commands;                 /* uatomic: messages read */
 	uint64_t errors;                   /* uatomic: replies with an error status */
 };
@@ -162,36 +162,25 @@ int conn_fd(const struct conn *conn)
 }
 
 /* See conn.h. */
-int conn_send(struct conn *conn, const void *buf, size_t len)
+int conn_reply(struct conn *conn, const struct reply *r)
 {
-	int ret = fdpass_send_all(conn->fd, buf, len);
+	size_t len;
+	int ret;
 
+	if (r->code != 0 && r->kind != REPLY_CHUNK_EXISTS)
+		uatomic_inc(&conn->errors);
+	if (wire_encode_reply(r, conn->reply, &len))
+		return -EINVAL;
+	ret = fdpass_send_all(conn->fd, conn->reply, len);
 	if (ret)
 		PERROR_NUM(-ret, "reply to the session daemon");
 	return ret;
 }
 
 /* See conn.h. */
-int conn_reply(struct conn *conn, int32_t code, const void *buf, size_t len)
+void conn_finish(struct conn *conn, const struct reply *r)
 {
-	if (code != 0)
-		uatomic_inc(&conn->errors);
-	return conn_send(conn, buf, len);
-}
-
-/* See conn.h. */
-int conn_reply_status(struct conn *conn, int32_t code)
-{
-	uint8_t b[WIRE_STATUS_SIZE];
-
-	wire_encode_status(code, b);
-	return conn_reply(conn, code, b, sizeof(b));
-}
-
-/* See conn.h. */
-void conn_finish(struct conn *conn, int32_t code)
-{
-	conn_reply_status(conn, code);
+	conn_reply(conn, r);
 	conn_resume(conn);
 }
 
@@ -202,75 +191,19 @@ void conn_get_counts(struct conn *conn, uint64_t *commands, uint64_t *errors)
 	*errors = uatomic_read(&conn->errors);
 }
 
-/*
- * A message that does not decode: answer in the shape its cmd_type expects,
- * so the session daemon stays in step.  Unknown types get ST(125): stock
- * sends nothing there and would leave the session daemon waiting forever.
- * Every such answer counts as an error: `code` is the status it stands for.
- */
-static void reply_decode_error(struct conn *conn, int err)
-{
-	uint32_t type;
-	uint64_t key;
-	uint8_t b[WIRE_STATUS_CHANNEL_SIZE];
-	struct reply_channel rc = { .code = CONSUMER_CHANNEL_FAIL };
-	int32_t code = CONSUMER_INVALID_PARAMETERS;
-
-	memcpy(&type, conn->msg + WIRE_OFF_CMD_TYPE, sizeof(type));
-	ERR("undecodable command (cmd_type %u): %s; answering with an error", type,
-	    wire_strerror(err));
-	switch (type) {
-	case WIRE_CMD_DATA_PENDING:
-		wire_encode_i32(0, b);
-		conn_reply(conn, code, b, WIRE_I32_SIZE);
-		return;
-	case WIRE_CMD_DISCARDED_EVENTS:
-	case WIRE_CMD_LOST_PACKETS:
-		wire_encode_u64(0, b);
-		conn_reply(conn, code, b, WIRE_U64_SIZE);
-		return;
-	case WIRE_CMD_ASK_CHANNEL_CREATION:
-		memcpy(&key, conn->msg + WIRE_OFF_ASK_KEY, sizeof(key));
-		rc.key = key;
-		wire_encode_status_channel(&rc, b);
-		conn_reply(conn, rc.code, b, WIRE_STATUS_CHANNEL_SIZE);
-		return;
-	case WIRE_CMD_CLOSE_TRACE_CHUNK: {
-		uint8_t h[WIRE_CLOSE_CHUNK_HEADER_SIZE + 1] = { 0 };
-
-		code = CONSUMER_CLOSE_TRACE_CHUNK_FAILED;
-		wire_encode_close_chunk_header(code, 1, h);
-		conn_reply(conn, code, h, sizeof(h));
-		return;
-	}
-	case WIRE_CMD_GET_CHANNEL: code = CONSUMER_CHAN_NOT_FOUND; break;
-	case WIRE_CMD_PUSH_METADATA:
-	case WIRE_CMD_SETUP_METADATA: code = CONSUMER_ERROR_METADATA; break;
-	case WIRE_CMD_CREATE_TRACE_CHUNK: code = CONSUMER_CREATE_TRACE_CHUNK_FAILED; break;
-	case WIRE_CMD_ADD_RELAYD_SOCKET: code = CONSUMER_ERROR_RECV_FD; break;
-	case WIRE_CMD_DESTROY_RELAYD: code = CONSUMER_RELAYD_FAIL; break;
-	case WIRE_CMD_FLUSH_CHANNEL:
-	case WIRE_CMD_CLEAR_QUIESCENT_CHANNEL:
-	case WIRE_CMD_CLOSE_METADATA: code = CONSUMER_ERR_UST_CHAN_NOT_FOUND; break;
-	case WIRE_CMD_ROTATE_CHANNEL: code = CONSUMER_ROTATION_FAIL; break;
-	case WIRE_CMD_SNAPSHOT_CHANNEL: code = CONSUMER_SNAPSHOT_FAILED; break;
-	case WIRE_CMD_CLEAR_CHANNEL: code = CONSUMER_FATAL; break;
-	case WIRE_CMD_OPEN_CHANNEL_PACKETS: code = CONSUMER_UNKNOWN_ERROR; break;
-	default: break;
-	}
-	conn_reply_status(conn, code);
-}
-
 /* A whole message arrived: decode and dispatch. */
 static void conn_dispatch(struct conn *conn)
 {
+	struct reply r;
 	int ret;
 
 	conn->have = 0;
 	uatomic_inc(&conn->commands);
 	ret = wire_decode(conn->msg, &conn->cmd);
-	if (ret || !conn->ops->command(conn->c, &conn->cmd))
-		reply_decode_error(conn, ret ? ret : WIRE_ERR_UNKNOWN_CMD);
+	if (ret || !conn->ops->command(conn->c, &conn->cmd)) {
+		wire_decode_error_reply(conn->msg, ret ? ret : WIRE_ERR_UNKNOWN_CMD, &r);
+		conn_reply(conn, &r);
+	}
 }
 
 /* Readable command socket: one non-blocking step of the state machine. */

@@ -14,10 +14,12 @@
  *                the stream stays in step whatever N the peer announced;
  *   PAUSED       a reply is pending (deferred completion): the socket is not
  *                watched until conn_resume().
- * Replies are small and sent with the blocking exact-size helpers.
- * Decoded commands go to ops->command; end of stream (or a socket error) in
- * any reading state goes to ops->closed.  The connection counts the
- * commands it read and the replies carrying an error status.
+ * Replies are typed (struct reply), encoded by the codec and sent with the
+ * blocking exact-size helpers; a message that does not decode gets the
+ * reply the codec picks for it.  Decoded commands go to ops->command; end of
+ * stream (or a socket error) in any reading state goes to ops->closed.  The
+ * connection counts the commands it read and the replies carrying an error
+ * status.
  */
 #ifndef SLUICE_CORE_CONN_H
 #define SLUICE_CORE_CONN_H
@@ -71,14 +73,14 @@ void conn_resume(struct conn *conn);
 /* The socket (GET_CHANNEL writes the object stream on it). */
 int conn_fd(const struct conn *conn);
 
-/* Blocking sends.  Return 0 or -errno (logged). */
-int conn_send(struct conn *conn, const void *buf, size_t len);
-/* Send a reply that carries status `code`; a non-zero code counts as a command error. */
-int conn_reply(struct conn *conn, int32_t code, const void *buf, size_t len);
-/* ST(code), counted as conn_reply() does. */
-int conn_reply_status(struct conn *conn, int32_t code);
-/* The paused command ends: ST(code), then read the next one. */
-void conn_finish(struct conn *conn, int32_t code);
+/*
+ * Send reply r (blocking).  A non-zero code counts as a command error,
+ * except for REPLY_CHUNK_EXISTS, whose codes are answers.  0 or -errno
+ * (logged).
+ */
+int conn_reply(struct conn *conn, const struct reply *r);
+/* The paused command ends: reply r, then read the next one. */
+void conn_finish(struct conn *conn, const struct reply *r);
 
 /* Commands read (decodable or not) and replies counted as errors (any thread). */
 void conn_get_counts(struct conn *conn, uint64_t *commands, uint64_t *errors);

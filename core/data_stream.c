@@ -15,6 +15,7 @@
 #include "data_stream.h"
 #include "log.h"
 #include "monitor.h"
+#include "subbuf_read.h"
 
 static void data_stream_event(void *arg, int fd, unsigned int events);
 static void release_streams(struct channel *ch);
@@ -48,22 +49,34 @@ void data_streams_dispatch_cb(void *arg)
 	channel_put(ch);
 }
 
-/* Consume and drop one packet (stream without output).  1, 0 no data, <0 error. */
-static int discard_one(struct stream *s)
+/*
+ * subbuf_kind.describe of a stream without output: its packets are dropped,
+ * only their sequence number is kept (the rotation position counts on it).
+ */
+static int discard_describe(void *arg, struct rb_stream *rbs, struct subbuf *sb)
 {
+	struct stream *s = arg;
 	uint64_t seq;
 
-	if (rb_get_next_subbuf(s->rbs) != RB_OK)
-		return 0;
-	if (rb_sequence_number(s->rbs, &seq) == RB_OK) {
+	(void)sb;
+	if (rb_sequence_number(rbs, &seq) == RB_OK) {
 		s->stats.last_seq = seq;
 		s->stats.last_seq_valid = true;
 	}
-	if (rb_put_next_subbuf(s->rbs) != RB_OK) {
-		rb_put_subbuf(s->rbs);
-		return -EIO;
-	}
-	return 1;
+	return 0;
+}
+
+static const struct subbuf_kind discard_kind = {
+	.hold = SUBBUF_RELEASE,
+	.describe = discard_describe,
+};
+
+/* Consume and drop one packet (stream without output).  1, 0 no data, <0 error. */
+static int discard_one(struct stream *s)
+{
+	struct subbuf_reader r = { .kind = &discard_kind, .arg = s };
+
+	return subbuf_read(&r, s->rbs, NULL);
 }
 
 /* Rotating to no chunk: packets consumed now need no new packet opened. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * metadata_pump.c - metadata cache -> metadata ring buffer -> output.
- * The loop, the meaning of "flushed" and the no-loss rules on errors are
+ * metadata_pump.c - metadata cache -> metadata ring buffer -> output, on the
+ * metadata loop; the ring is read by the metadata kind of the one read path
+ * (subbuf_read.h).  The loop, the meaning of "flushed" and the no-loss rules on errors are
  * described in metadata_pump.h.
  */
 #include <errno.h>
@@ -17,6 +18,8 @@ enum fill_end {
 	FILL_DONE, /* contiguous prefix all pushed, or the version changed */
 	FILL_FULL, /* the ring refused a packet */
 };
+
+static const struct subbuf_kind metadata_kind;
 
 /*
  * Map a seam status to the errno this module returns.  RB_NOMEM is the only
@@ -60,23 +63,8 @@ int metadata_pump_init(struct metadata_pump *p, struct mdcache *cache, struct rb
 	p->stream = stream;
 	p->out = out;
 	p->version = mdcache_version(cache);
-	return 0;
-}
-
-/*
- * Give back a sub-buffer without consuming it (its bytes are read again
- * later).  Returns 0, or -EIO with the hold kept (retried by the next call).
- */
-static int release_hold(struct metadata_pump *p)
-{
-	enum rb_status st = rb_put_subbuf(p->stream);
-
-	if (st != RB_OK) {
-		ERR("metadata pump: put_subbuf failed: %s", rb_status_str(st));
-		return status_errno(st);
-	}
-	p->held = false;
-	p->held_written = false;
+	p->reader.kind = &metadata_kind;
+	p->reader.arg = p;
 	return 0;
 }
 
@@ -84,8 +72,8 @@ void metadata_pump_fini(struct metadata_pump *p)
 {
 	if (!p)
 		return;
-	if (p->held)
-		(void)release_hold(p);
+	if (p->stream)
+		subbuf_reader_release(&p->reader, p->stream);
 	free(p->scratch);
 	p->scratch = NULL;
 	p->scratch_len = 0;
@@ -127,75 +115,52 @@ static int close_packet(struct metadata_pump *p)
 	return 0;
 }
 
-/* Write the held sub-buffer (padded size, no index).  Returns 0 or -errno; *n = bytes. */
-static int write_held(struct metadata_pump *p, uint64_t *n)
+/*
+ * subbuf_kind.describe: a pending output reset first (nothing of the new
+ * version before it), then the padded size; metadata has no index.
+ */
+static int md_describe(void *arg, struct rb_stream *s, struct subbuf *sb)
 {
-	const void *ptr = NULL;
-	uint64_t padded = 0;
+	struct metadata_pump *p = arg;
 	enum rb_status st;
 	int ret;
 
 	ret = apply_reset(p);
 	if (ret < 0)
 		return ret;
-	st = rb_padded_subbuf_size(p->stream, &padded);
-	if (st == RB_OK)
-		st = rb_read_ptr(p->stream, &ptr);
+	st = rb_padded_subbuf_size(s, &sb->padded);
 	if (st != RB_OK) {
 		ERR("metadata pump: cannot read the held sub-buffer: %s", rb_status_str(st));
 		return status_errno(st);
 	}
-	ret = sink_write_packet(p->out, ptr, (size_t)padded, NULL);
-	if (ret < 0) {
-		ERR("metadata pump: writing a %" PRIu64 "-byte packet failed (%d)", padded, ret);
-		return ret;
-	}
-	*n = padded;
 	return 0;
 }
+
+/* subbuf_kind.written: count the bytes this metadata_pump() call wrote. */
+static void md_written(void *arg, struct rb_stream *s, const struct subbuf *sb)
+{
+	(void)s;
+	((struct metadata_pump *)arg)->drained += sb->padded;
+}
+
+static const struct subbuf_kind metadata_kind = {
+	.hold = SUBBUF_KEEP,
+	.describe = md_describe,
+	.written = md_written,
+};
 
 /*
  * Move every readable sub-buffer to the output, resuming a hold left by an
  * earlier error.  Returns 0 once the ring has nothing readable, or -errno
- * (see the no-loss rules in the header).  *total accumulates bytes written.
+ * (see the no-loss rules in the header).  p->drained accumulates bytes.
  */
-static int drain(struct metadata_pump *p, uint64_t *total)
+static int drain(struct metadata_pump *p)
 {
-	enum rb_status st;
-	uint64_t n = 0;
 	int ret;
 
-	for (;;) {
-		if (!p->held) {
-			st = rb_get_next_subbuf(p->stream);
-			if (st == RB_NO_DATA || st == RB_FINALIZED)
-				return 0;
-			if (st != RB_OK) {
-				ERR("metadata pump: get_next_subbuf failed: %s", rb_status_str(st));
-				return status_errno(st);
-			}
-			p->held = true;
-			p->held_written = false;
-		}
-		if (!p->held_written) {
-			ret = write_held(p, &n);
-			if (ret < 0) {
-				/* Not consumed: the same packet is written by the retry. */
-				(void)release_hold(p);
-				return ret;
-			}
-			p->held_written = true;
-			*total += n;
-		}
-		st = rb_put_next_subbuf(p->stream);
-		if (st != RB_OK) {
-			/* Written already: keep the hold so the retry only puts it. */
-			ERR("metadata pump: put_next_subbuf failed: %s", rb_status_str(st));
-			return status_errno(st);
-		}
-		p->held = false;
-		p->held_written = false;
-	}
+	while ((ret = subbuf_read(&p->reader, p->stream, p->out)) > 0)
+		;
+	return ret;
 }
 
 /*
@@ -282,18 +247,19 @@ static int fill(struct metadata_pump *p, uint64_t contiguous, uint64_t *moved,
 int metadata_pump(struct metadata_pump *p)
 {
 	enum fill_end end = FILL_DONE;
-	uint64_t total = 0, moved, contiguous;
+	uint64_t moved, contiguous;
 	int ret;
 
 	if (!p || !p->cache || !p->scratch) {
 		ERR("metadata pump: not initialised");
 		return -EINVAL;
 	}
+	p->drained = 0;
 	for (;;) {
 		ret = close_packet(p);
 		if (ret < 0)
 			return ret;
-		ret = drain(p, &total);
+		ret = drain(p);
 		if (ret < 0)
 			return ret;
 		report(p);
@@ -314,12 +280,11 @@ int metadata_pump(struct metadata_pump *p)
 		}
 		break;
 	}
-	return total > INT_MAX ? INT_MAX : (int)total;
+	return p->drained > INT_MAX ? INT_MAX : (int)p->drained;
 }
 
 int metadata_pump_reset_for_rotation(struct metadata_pump *p, struct sink_stream *new_out)
 {
-	uint64_t total = 0;
 	int ret;
 
 	if (!p || !p->cache || !new_out) {
@@ -329,7 +294,7 @@ int metadata_pump_reset_for_rotation(struct metadata_pump *p, struct sink_stream
 	/* What the ring holds belongs to the old chunk's file. */
 	ret = close_packet(p);
 	if (ret == 0)
-		ret = drain(p, &total);
+		ret = drain(p);
 	if (ret < 0) {
 		ERR("metadata pump: cannot drain before rotation (%d)", ret);
 		return ret;

@@ -7,8 +7,9 @@
  * woken (a fragment was appended, the cache was invalidated, a drain or a
  * rotation asks for it) and loops:
  *
- *   1. drain: get_next_subbuf; write each sub-buffer's PADDED size to the
- *      sink (no index), put_next_subbuf; until the ring says no data;
+ *   1. drain: read each sub-buffer through the one read path
+ *      (subbuf_read.h, metadata kind: its PADDED size to the sink, no
+ *      index); until the ring says no data;
  *   2. the ring is empty, so every byte pushed so far is written out: report
  *      it with mdcache_set_flushed(version, pushed) (waiters wake);
  *   3. if the cache changed version: adopt it, pushed = 0, and discard the
@@ -42,7 +43,8 @@
  *    read again by the next call;
  *  - put_next_subbuf failure after a successful write: the hold is kept and
  *    marked written; the next call only retries the put (re-writing would
- *    duplicate the packet);
+ *    duplicate the packet); a refused put_subbuf keeps the hold too
+ *    (SUBBUF_KEEP in subbuf_read.h);
  *  - write_metadata_packet failure: pushed does not move; flush failure after
  *    a write: pushed moved (the bytes are in the open packet), the flush is
  *    retried first by the next call;
@@ -68,6 +70,7 @@
 #include "mdcache.h"
 #include "rb.h"
 #include "sink.h"
+#include "subbuf_read.h"
 
 /* The state of one metadata stream's pump.  Fields are private to the pump. */
 struct metadata_pump {
@@ -80,8 +83,8 @@ struct metadata_pump {
 	uint64_t reported;          /* last flushed position given to the cache */
 	bool reset_pending;         /* output must be discarded before the next write */
 	bool flush_pending;         /* a pushed packet may still be open */
-	bool held;                  /* a sub-buffer is held across calls */
-	bool held_written;          /* ... and its bytes are already in the sink */
+	struct subbuf_reader reader; /* metadata kind: keeps a hold across calls */
+	uint64_t drained;           /* bytes written by the current metadata_pump() call */
 	uint8_t *scratch;           /* one sub-buffer worth of cache bytes */
 	size_t scratch_len;
 };

@@ -141,10 +141,10 @@ static void mreq_die(struct metadata_req *m)
 /* ST(code) on the metadata socket; a send failure kills the requester. */
 static void mreq_send_status(struct metadata_req *m, int32_t code)
 {
-	uint8_t b[WIRE_STATUS_SIZE];
+	uint8_t b[WIRE_REPLY_MAX];
+	size_t len;
 
-	wire_encode_status(code, b);
-	if (fdpass_send_all(m->fd, b, sizeof(b)))
+	if (wire_encode_reply(REPLY_ST(code), b, &len) || fdpass_send_all(m->fd, b, len))
 		m->state = MREQ_DEAD;
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * stream_drain.c - consume a data stream's sub-buffers into its output
- * (spec §6.1) and keep the discarded / lost statistics (§3.15).
- * Contracts and the failure model are in stream_drain.h.
+ * (spec §6.1) and keep the discarded / lost statistics (§3.15): the data
+ * kind of the one read path (subbuf_read.h).  Runs on the data loop.
+ * Contracts are in stream_drain.h.
  */
 #include "stream_drain.h"
 
@@ -11,13 +12,7 @@
 #include <stddef.h>
 
 #include "log.h"
-
-/* What the seam says about the held sub-buffer. */
-struct packet_info {
-	uint64_t subbuf;             /* content bytes */
-	uint64_t padded;             /* bytes to write: content rounded up to a page */
-	struct ctf_index_entry idx;  /* .offset is filled by the sink */
-};
+#include "subbuf_read.h"
 
 typedef enum rb_status (*u64_getter)(struct rb_stream *s, uint64_t *out);
 
@@ -31,81 +26,79 @@ static const struct {
 	size_t off;
 	bool optional;
 } packet_fields[] = {
-	{ "subbuf_size", rb_subbuf_size, offsetof(struct packet_info, subbuf), false },
-	{ "padded_subbuf_size", rb_padded_subbuf_size, offsetof(struct packet_info, padded), false },
-	{ "packet_size", rb_packet_size, offsetof(struct packet_info, idx.packet_size), false },
-	{ "content_size", rb_content_size, offsetof(struct packet_info, idx.content_size), false },
-	{ "timestamp_begin", rb_timestamp_begin,
-	  offsetof(struct packet_info, idx.timestamp_begin), false },
-	{ "timestamp_end", rb_timestamp_end, offsetof(struct packet_info, idx.timestamp_end), false },
-	{ "events_discarded", rb_events_discarded,
-	  offsetof(struct packet_info, idx.events_discarded), false },
-	{ "sequence_number", rb_sequence_number,
-	  offsetof(struct packet_info, idx.packet_seq_num), true },
-	{ "stream_id", rb_stream_id, offsetof(struct packet_info, idx.stream_id), false },
-	{ "instance_id", rb_instance_id,
-	  offsetof(struct packet_info, idx.stream_instance_id), true },
+	{ "subbuf_size", rb_subbuf_size, offsetof(struct subbuf, size), false },
+	{ "padded_subbuf_size", rb_padded_subbuf_size, offsetof(struct subbuf, padded), false },
+	{ "packet_size", rb_packet_size, offsetof(struct subbuf, idx.packet_size), false },
+	{ "content_size", rb_content_size, offsetof(struct subbuf, idx.content_size), false },
+	{ "timestamp_begin", rb_timestamp_begin, offsetof(struct subbuf, idx.timestamp_begin),
+	  false },
+	{ "timestamp_end", rb_timestamp_end, offsetof(struct subbuf, idx.timestamp_end), false },
+	{ "events_discarded", rb_events_discarded, offsetof(struct subbuf, idx.events_discarded),
+	  false },
+	{ "sequence_number", rb_sequence_number, offsetof(struct subbuf, idx.packet_seq_num),
+	  true },
+	{ "stream_id", rb_stream_id, offsetof(struct subbuf, idx.stream_id), false },
+	{ "instance_id", rb_instance_id, offsetof(struct subbuf, idx.stream_instance_id), true },
 };
 
-/* Log a seam failure; returns the errno the caller reports (negative). */
-static int seam_error(struct rb_stream *s, const char *what, enum rb_status rs)
-{
-	ERR("stream (cpu %d): %s failed: %s", s->cpu, what, rb_status_str(rs));
-	return rs == RB_NOMEM ? -ENOMEM : -EIO;
-}
+/* One drain call: the stream's statistics and the packets written so far. */
+struct drain_ctx {
+	struct stream_drain_stats *st;
+	unsigned int written;
+};
 
-/* Fill *pi from the held sub-buffer.  Returns 0 or a negative errno (logged). */
-static int read_packet_info(struct rb_stream *s, struct packet_info *pi)
+/* subbuf_kind.describe: the sizes and the index entry of the held packet. */
+static int data_describe(void *arg, struct rb_stream *s, struct subbuf *sb)
 {
+	(void)arg;
 	for (size_t i = 0; i < sizeof(packet_fields) / sizeof(packet_fields[0]); i++) {
-		uint64_t *dst = (uint64_t *)((char *)pi + packet_fields[i].off);
+		uint64_t *dst = (uint64_t *)((char *)sb + packet_fields[i].off);
 		enum rb_status rs = packet_fields[i].get(s, dst);
 
 		if (rs == RB_UNSUPPORTED && packet_fields[i].optional) {
 			*dst = UINT64_MAX;
 			continue;
 		}
-		if (rs != RB_OK)
-			return seam_error(s, packet_fields[i].name, rs);
+		if (rs != RB_OK) {
+			ERR("stream (cpu %d): %s failed: %s", s->cpu, packet_fields[i].name,
+			    rb_status_str(rs));
+			return rs == RB_NOMEM ? -ENOMEM : -EIO;
+		}
 	}
-	pi->idx.offset = 0;
+	sb->has_index = true;
+	sb->idx.offset = 0;
 	return 0;
 }
 
-enum release_result { RELEASED, CONSUMED, STILL_HELD };
-
 /*
- * Give the held sub-buffer back without consuming it, so the next drain
- * reads it again.  If the seam refuses, consume it instead: a stream left
- * held could never be read again, which is worse than one packet.
+ * subbuf_kind.written_before: the held packet is the one already written
+ * whose consume failed.  Any other packet means that one was overwritten
+ * while released: forget it.
  */
-static enum release_result release_unconsumed(struct rb_stream *s)
+static bool data_written_before(void *arg, const struct subbuf *sb)
 {
-	enum rb_status rs = rb_put_subbuf(s);
+	struct stream_drain_stats *st = ((struct drain_ctx *)arg)->st;
 
-	if (rs == RB_OK)
-		return RELEASED;
-	ERR("stream (cpu %d): put_subbuf failed: %s; consuming the sub-buffer instead", s->cpu,
-	    rb_status_str(rs));
-	rs = rb_put_next_subbuf(s);
-	if (rs == RB_OK)
-		return CONSUMED;
-	ERR("stream (cpu %d): put_next_subbuf failed too: %s; sub-buffer left held", s->cpu,
-	    rb_status_str(rs));
-	return STILL_HELD;
+	if (st->pending_put && sb->idx.packet_seq_num == st->pending_seq &&
+	    sb->idx.timestamp_begin == st->pending_ts_begin)
+		return true;
+	st->pending_put = false;
+	return false;
 }
 
-/* Fold one written packet into the statistics (§3.15). */
-static void account(struct rb_stream *s, struct stream_drain_stats *st,
-		    const struct packet_info *pi)
+/* subbuf_kind.written: fold one written packet into the statistics (§3.15). */
+static void data_written(void *arg, struct rb_stream *s, const struct subbuf *sb)
 {
-	uint64_t seq = pi->idx.packet_seq_num;
+	struct drain_ctx *ctx = arg;
+	struct stream_drain_stats *st = ctx->st;
+	uint64_t seq = sb->idx.packet_seq_num;
 
+	ctx->written++;
 	st->packets++;
-	st->bytes += pi->padded;
+	st->bytes += sb->padded;
 	/* Unsigned difference: right across a wrap of the tracer's counter. */
-	st->discarded_events += pi->idx.events_discarded - st->last_discarded;
-	st->last_discarded = pi->idx.events_discarded;
+	st->discarded_events += sb->idx.events_discarded - st->last_discarded;
+	st->last_discarded = sb->idx.events_discarded;
 	if (seq == UINT64_MAX)
 		return;
 	if (st->last_seq_valid) {
@@ -119,88 +112,41 @@ static void account(struct rb_stream *s, struct stream_drain_stats *st,
 	st->last_seq_valid = true;
 }
 
-/* Is the held packet the one already written whose consume failed? */
-static bool is_pending(const struct stream_drain_stats *st, const struct packet_info *pi)
+/* subbuf_kind.put_done: remember a written packet left in the ring. */
+static void data_put_done(void *arg, const struct subbuf *sb, bool in_ring)
 {
-	return st->pending_put && pi->idx.packet_seq_num == st->pending_seq &&
-	       pi->idx.timestamp_begin == st->pending_ts_begin;
+	struct stream_drain_stats *st = ((struct drain_ctx *)arg)->st;
+
+	st->pending_put = in_ring;
+	st->pending_seq = sb->idx.packet_seq_num;
+	st->pending_ts_begin = sb->idx.timestamp_begin;
 }
 
-/*
- * Consume the held sub-buffer, already written to the output.  On failure
- * remember it as pending and release the hold.  Returns 0 or -errno.
- */
-static int consume_written(struct rb_stream *s, struct stream_drain_stats *st,
-			   const struct packet_info *pi)
-{
-	enum rb_status rs = rb_put_next_subbuf(s);
-	int ret;
-
-	if (rs == RB_OK) {
-		st->pending_put = false;
-		return 0;
-	}
-	ret = seam_error(s, "put_next_subbuf", rs);
-	st->pending_put = true;
-	st->pending_seq = pi->idx.packet_seq_num;
-	st->pending_ts_begin = pi->idx.timestamp_begin;
-	if (release_unconsumed(s) == CONSUMED)
-		st->pending_put = false;
-	return ret;
-}
+static const struct subbuf_kind data_kind = {
+	.hold = SUBBUF_RELEASE,
+	.describe = data_describe,
+	.written_before = data_written_before,
+	.written = data_written,
+	.put_done = data_put_done,
+};
 
 int stream_drain(struct rb_stream *s, struct sink_stream *out, struct stream_drain_stats *st,
 		 unsigned int max_packets)
 {
-	unsigned int written = 0;
+	struct drain_ctx ctx = { .st = st };
+	struct subbuf_reader r = { .kind = &data_kind, .arg = &ctx };
+	int ret;
 
 	if (!s || !out || !st) {
 		ERR("stream_drain: NULL argument");
 		return -EINVAL;
 	}
-	while ((max_packets == 0 || written < max_packets) && written < INT_MAX) {
-		struct packet_info pi;
-		const void *ptr = NULL;
-		enum rb_status rs = rb_get_next_subbuf(s);
-		int ret;
-
-		if (rs == RB_NO_DATA || rs == RB_FINALIZED)
-			break;
-		if (rs != RB_OK)
-			return seam_error(s, "get_next_subbuf", rs);
-		ret = read_packet_info(s, &pi);
-		if (ret < 0)
-			goto release;
-		if (is_pending(st, &pi)) {
-			ret = consume_written(s, st, &pi);
-			if (ret < 0)
-				return ret;
-			continue;
-		}
-		/* Not the pending packet: it was overwritten while released. */
-		st->pending_put = false;
-		rs = rb_read_ptr(s, &ptr);
-		if (rs != RB_OK) {
-			ret = seam_error(s, "read_ptr", rs);
-			goto release;
-		}
-		ret = sink_write_packet(out, ptr, pi.padded, &pi.idx);
-		if (ret < 0) {
-			ERR("stream (cpu %d): packet seq %llu not written (%d): kept in the ring",
-			    s->cpu, (unsigned long long)pi.idx.packet_seq_num, ret);
-			goto release;
-		}
-		account(s, st, &pi);
-		written++;
-		ret = consume_written(s, st, &pi);
-		if (ret < 0)
-			return ret;
-		continue;
-release:
-		release_unconsumed(s);
-		return ret;
+	while ((max_packets == 0 || ctx.written < max_packets) && ctx.written < INT_MAX) {
+		ret = subbuf_read(&r, s, out);
+		if (ret <= 0)
+			return ret < 0 ? ret : (int)ctx.written;
 	}
-	return (int)written;
+	return (int)ctx.written;
 }
 
 int stream_final_flush_and_drain(struct rb_stream *s, struct sink_stream *out,
@@ -219,7 +165,7 @@ int stream_final_flush_and_drain(struct rb_stream *s, struct sink_stream *out,
 		if (rs == RB_OK) {
 			*quiescent = true;
 		} else {
-			seam_error(s, "final flush", rs);
+			ERR("stream (cpu %d): final flush failed: %s", s->cpu, rb_status_str(rs));
 			flush_failed = true;
 		}
 	}

@@ -7,14 +7,12 @@
  *
  * Packets go from the ring's memory straight to the sink: no copy.
  *
- * Failure model: a packet is consumed (put_next_subbuf) only once the sink
- * accepted it.  On a sink or seam failure before that, the hold is released
- * with put_subbuf, which the seam defines as "release without moving
- * consumed", so the next drain reads the same packet again: nothing is lost
- * and the caller gets the error.  If put_next_subbuf itself fails after the
- * write, the packet is in the output but still in the ring: the stats
- * remember it (pending_*) and the next drain consumes it without writing it
- * twice.
+ * Failure model: the one of the read path (subbuf_read.h), data kind
+ * (SUBBUF_RELEASE): a packet is consumed only once the sink accepted it; on
+ * a failure before that the hold is released and the next drain reads the
+ * same packet again.  If put_next_subbuf fails after the write, the stats
+ * remember the packet (pending_*) and the next drain consumes it without
+ * writing it twice.
  *
  * Locking: the caller serialises per stream (stream lock, or the sim's single
  * stepper); `out` and `st` belong to that stream.

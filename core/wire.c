@@ -1082,20 +1082,15 @@ void wire_encode_close_chunk_header(int32_t code, uint32_t path_length,
 	put_u32(out, 4, path_length);
 }
 
-int wire_encode_close_chunk_reply(const struct reply_close_chunk *in, uint8_t *out, size_t cap,
-				  size_t *len)
+/* Header then path (at most `field` bytes are looked at); see wire_encode_close_chunk_reply. */
+static int enc_close_chunk_reply(int32_t code, const char *path, size_t field, uint8_t *out,
+				 size_t cap, size_t *len)
 {
-	size_t n, total;
+	size_t n = strnlen(path, field), total;
 
-	if (!in || !out || !len) {
-		ERR("NULL argument");
-		return WIRE_ERR_INVAL;
-	}
-	n = strnlen(in->path, sizeof(in->path));
 	/* The session daemon refuses path_length (n + 1) >= 4096. */
 	if (n + 1 >= WIRE_CLOSE_CHUNK_PATH_MAX) {
-		ERR("close-chunk reply path is %s", n == sizeof(in->path) ? "not terminated" :
-									   "too long");
+		ERR("close-chunk reply path is %s", n == field ? "not terminated" : "too long");
 		return WIRE_ERR_INVAL;
 	}
 	total = WIRE_CLOSE_CHUNK_HEADER_SIZE + n + 1;
@@ -1103,11 +1098,21 @@ int wire_encode_close_chunk_reply(const struct reply_close_chunk *in, uint8_t *o
 		ERR("close-chunk reply needs %zu bytes, buffer has %zu", total, cap);
 		return WIRE_ERR_INVAL;
 	}
-	wire_encode_close_chunk_header(in->code, (uint32_t)(n + 1), out);
-	memcpy(out + WIRE_CLOSE_CHUNK_HEADER_SIZE, in->path, n);
+	wire_encode_close_chunk_header(code, (uint32_t)(n + 1), out);
+	memcpy(out + WIRE_CLOSE_CHUNK_HEADER_SIZE, path, n);
 	out[WIRE_CLOSE_CHUNK_HEADER_SIZE + n] = '\0';
 	*len = total;
 	return 0;
+}
+
+int wire_encode_close_chunk_reply(const struct reply_close_chunk *in, uint8_t *out, size_t cap,
+				  size_t *len)
+{
+	if (!in || !out || !len) {
+		ERR("NULL argument");
+		return WIRE_ERR_INVAL;
+	}
+	return enc_close_chunk_reply(in->code, in->path, sizeof(in->path), out, cap, len);
 }
 
 int wire_decode_close_chunk_header(const uint8_t in[WIRE_CLOSE_CHUNK_HEADER_SIZE], int32_t *code,
@@ -1153,6 +1158,87 @@ int wire_decode_close_chunk_reply(const uint8_t *in, size_t len, struct reply_cl
 	}
 	memcpy(out->path, path, pl);
 	return 0;
+}
+
+int wire_encode_reply(const struct reply *in, uint8_t out[WIRE_REPLY_MAX], size_t *len)
+{
+	if (!in || !out || !len) {
+		ERR("NULL argument");
+		return WIRE_ERR_INVAL;
+	}
+	switch (in->kind) {
+	case REPLY_STATUS:
+	case REPLY_CHUNK_EXISTS:
+		wire_encode_status(in->code, out);
+		*len = WIRE_STATUS_SIZE;
+		return 0;
+	case REPLY_CHANNEL: {
+		struct reply_channel rc = { .code = in->code,
+					    .key = in->u.channel.key,
+					    .stream_count = in->u.channel.stream_count };
+
+		wire_encode_status_channel(&rc, out);
+		*len = WIRE_STATUS_CHANNEL_SIZE;
+		return 0;
+	}
+	case REPLY_CLOSE_CHUNK:
+		if (!in->u.path) {
+			ERR("close-chunk reply without a path");
+			return WIRE_ERR_INVAL;
+		}
+		return enc_close_chunk_reply(in->code, in->u.path, WIRE_CLOSE_CHUNK_PATH_MAX, out,
+					     WIRE_REPLY_MAX, len);
+	case REPLY_DATA_PENDING:
+		wire_encode_i32(in->u.pending ? 1 : 0, out);
+		*len = WIRE_I32_SIZE;
+		return 0;
+	case REPLY_COUNT:
+		wire_encode_u64(in->u.count, out);
+		*len = WIRE_U64_SIZE;
+		return 0;
+	}
+	ERR("cannot encode reply kind %d", (int)in->kind);
+	return WIRE_ERR_INVAL;
+}
+
+void wire_decode_error_reply(const uint8_t buf[WIRE_MSG_SIZE], int err, struct reply *out)
+{
+	uint32_t wire_type = get_u32(buf, WIRE_OFF_CMD_TYPE);
+
+	ERR("undecodable command (cmd_type %u): %s; answering with an error", wire_type,
+	    wire_strerror(err));
+	*out = (struct reply){ .kind = REPLY_STATUS, .code = CONSUMER_INVALID_PARAMETERS };
+	switch (wire_type) {
+	/* The bare values have no code: 0 answers, counted as the 125 it stands for. */
+	case WIRE_CMD_DATA_PENDING: out->kind = REPLY_DATA_PENDING; break;
+	case WIRE_CMD_DISCARDED_EVENTS:
+	case WIRE_CMD_LOST_PACKETS: out->kind = REPLY_COUNT; break;
+	case WIRE_CMD_ASK_CHANNEL_CREATION:
+		/* The key is read raw: the session daemon matches the reply by it. */
+		out->kind = REPLY_CHANNEL;
+		out->code = CONSUMER_CHANNEL_FAIL;
+		out->u.channel.key = get_u64(buf, WIRE_OFF_ASK_KEY);
+		break;
+	case WIRE_CMD_CLOSE_TRACE_CHUNK:
+		out->kind = REPLY_CLOSE_CHUNK;
+		out->code = CONSUMER_CLOSE_TRACE_CHUNK_FAILED;
+		out->u.path = "";
+		break;
+	case WIRE_CMD_GET_CHANNEL: out->code = CONSUMER_CHAN_NOT_FOUND; break;
+	case WIRE_CMD_PUSH_METADATA:
+	case WIRE_CMD_SETUP_METADATA: out->code = CONSUMER_ERROR_METADATA; break;
+	case WIRE_CMD_CREATE_TRACE_CHUNK: out->code = CONSUMER_CREATE_TRACE_CHUNK_FAILED; break;
+	case WIRE_CMD_ADD_RELAYD_SOCKET: out->code = CONSUMER_ERROR_RECV_FD; break;
+	case WIRE_CMD_DESTROY_RELAYD: out->code = CONSUMER_RELAYD_FAIL; break;
+	case WIRE_CMD_FLUSH_CHANNEL:
+	case WIRE_CMD_CLEAR_QUIESCENT_CHANNEL:
+	case WIRE_CMD_CLOSE_METADATA: out->code = CONSUMER_ERR_UST_CHAN_NOT_FOUND; break;
+	case WIRE_CMD_ROTATE_CHANNEL: out->code = CONSUMER_ROTATION_FAIL; break;
+	case WIRE_CMD_SNAPSHOT_CHANNEL: out->code = CONSUMER_SNAPSHOT_FAILED; break;
+	case WIRE_CMD_CLEAR_CHANNEL: out->code = CONSUMER_FATAL; break;
+	case WIRE_CMD_OPEN_CHANNEL_PACKETS: out->code = CONSUMER_UNKNOWN_ERROR; break;
+	default: break;
+	}
 }
 
 void wire_encode_metadata_request(const struct metadata_request *in,

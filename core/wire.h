@@ -19,8 +19,11 @@
  * does not enforce cross-field policy (e.g. "metadata channels have
  * overwrite -1"); that belongs to the command handlers.
  *
- * Encoders exist for every command and reply so tests and the harness that
- * plays the session daemon can produce byte-exact traffic.  For any buffer
+ * The consumer's replies go through wire_encode_reply (struct reply), and a
+ * message that does not decode gets the reply wire_decode_error_reply picks:
+ * no other file knows a reply's bytes.  Encoders exist for every command and
+ * reply shape so tests and the harness that plays the session daemon can
+ * produce byte-exact traffic.  For any buffer
  * b that decodes, encode(decode(b)) decodes to the same struct, and for the
  * bytes a real 2.13.9 session daemon sends it is b itself.
  */
@@ -261,7 +264,7 @@ uint64_t wire_decode_u64(const uint8_t in[WIRE_U64_SIZE]);
  */
 int wire_encode_close_chunk_reply(const struct reply_close_chunk *in, uint8_t *out, size_t cap,
 				  size_t *len);
-/* Header alone, for senders that write the path separately. */
+/* Header alone, for peers that write the path separately. */
 void wire_encode_close_chunk_header(int32_t code, uint32_t path_length,
 				    uint8_t out[WIRE_CLOSE_CHUNK_HEADER_SIZE]);
 /*
@@ -277,6 +280,30 @@ int wire_decode_close_chunk_header(const uint8_t in[WIRE_CLOSE_CHUNK_HEADER_SIZE
  * is not NUL-terminated or contains an inner NUL.
  */
 int wire_decode_close_chunk_reply(const uint8_t *in, size_t len, struct reply_close_chunk *out);
+
+/* Largest encoded reply: CLOSE_TRACE_CHUNK with the longest path the session daemon takes. */
+#define WIRE_REPLY_MAX (WIRE_CLOSE_CHUNK_HEADER_SIZE + WIRE_CLOSE_CHUNK_PATH_MAX - 1)
+
+/*
+ * Encode any reply of the consumer in the shape of its kind: ST(code),
+ * STC(code, key, stream_count), the close-chunk header and path, the bare
+ * i32 (pending: 1 / 0) or the bare u64 (count).  Fills out (room for
+ * WIRE_REPLY_MAX bytes) and stores the size in *len.  Returns 0, or
+ * WIRE_ERR_INVAL (logged) for a NULL argument or path, an unknown kind, or
+ * a path the session daemon would refuse.
+ */
+int wire_encode_reply(const struct reply *in, uint8_t out[WIRE_REPLY_MAX], size_t *len);
+
+/*
+ * The reply the session daemon waits for after message buf, which failed to
+ * decode with err (or decoded to a command nobody handles:
+ * WIRE_ERR_UNKNOWN_CMD): the error in the shape its cmd_type expects, so
+ * the session daemon stays in step; an error whatever its bytes say (see
+ * struct reply).  Unknown cmd_types get ST(INVALID_PARAMETERS), where the
+ * stock consumer sends nothing and leaves the session daemon waiting
+ * forever.  Logs one ERR line naming the cmd_type and err.
+ */
+void wire_decode_error_reply(const uint8_t buf[WIRE_MSG_SIZE], int err, struct reply *out);
 
 /* Metadata request, 32 packed bytes. */
 void wire_encode_metadata_request(const struct metadata_request *in,

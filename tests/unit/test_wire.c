@@ -1737,6 +1737,149 @@ static void test_fixed_replies(void **state)
 	assert_memory_equal(&ms, &ms2, sizeof(ms));
 }
 
+/* wire_encode_reply: every kind in its exact bytes, the same as the per-shape encoders. */
+static void test_encode_reply_kinds(void **state)
+{
+	static char long_path[WIRE_CLOSE_CHUNK_PATH_MAX + 1];
+	struct reply r = { .kind = REPLY_STATUS, .code = CONSUMER_CHAN_NOT_FOUND };
+	uint8_t b[WIRE_REPLY_MAX];
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(wire_encode_reply(&r, b, &len), 0);
+	assert_int_equal(len, WIRE_STATUS_SIZE);
+	assert_memory_equal(b, "\x77\0\0\0", 4);
+
+	/* 126 / 128 are answers, but their bytes are a plain status. */
+	r = (struct reply){ .kind = REPLY_CHUNK_EXISTS, .code = CONSUMER_TRACE_CHUNK_EXISTS_LOCAL };
+	assert_int_equal(wire_encode_reply(&r, b, &len), 0);
+	assert_int_equal(len, WIRE_STATUS_SIZE);
+	assert_memory_equal(b, "\x7e\0\0\0", 4);
+
+	r = (struct reply){ .kind = REPLY_CHANNEL, .code = CONSUMER_CHANNEL_FAIL };
+	r.u.channel.key = 0x0102030405060708ULL;
+	r.u.channel.stream_count = 0x0a0b0c0d;
+	assert_int_equal(wire_encode_reply(&r, b, &len), 0);
+	assert_int_equal(len, WIRE_STATUS_CHANNEL_SIZE);
+	assert_memory_equal(b, "\x76\0\0\0\x08\x07\x06\x05\x04\x03\x02\x01\x0d\x0c\x0b\x0a", 16);
+
+	r = (struct reply){ .kind = REPLY_DATA_PENDING, .u.pending = true };
+	assert_int_equal(wire_encode_reply(&r, b, &len), 0);
+	assert_int_equal(len, WIRE_I32_SIZE);
+	assert_memory_equal(b, "\1\0\0\0", 4);
+	r.u.pending = false;
+	assert_int_equal(wire_encode_reply(&r, b, &len), 0);
+	assert_memory_equal(b, "\0\0\0\0", 4);
+
+	r = (struct reply){ .kind = REPLY_COUNT, .u.count = 0x8000000000000001ULL };
+	assert_int_equal(wire_encode_reply(&r, b, &len), 0);
+	assert_int_equal(len, WIRE_U64_SIZE);
+	assert_memory_equal(b, "\1\0\0\0\0\0\0\x80", 8);
+
+	/* CLOSE_TRACE_CHUNK: {code, path_length counting the NUL} then the path. */
+	r = (struct reply){ .kind = REPLY_CLOSE_CHUNK, .code = CONSUMER_UNKNOWN_TRACE_CHUNK,
+			    .u.path = "" };
+	assert_int_equal(wire_encode_reply(&r, b, &len), 0);
+	assert_int_equal(len, WIRE_CLOSE_CHUNK_HEADER_SIZE + 1);
+	assert_memory_equal(b, "\x80\0\0\0\1\0\0\0\0", 9);
+	r.u.path = "a/b";
+	assert_int_equal(wire_encode_reply(&r, b, &len), 0);
+	assert_int_equal(len, WIRE_CLOSE_CHUNK_HEADER_SIZE + 4);
+	assert_memory_equal(b, "\x80\0\0\0\4\0\0\0a/b\0", 12);
+
+	/* The longest path the session daemon takes fills WIRE_REPLY_MAX exactly. */
+	memset(long_path, 'p', WIRE_CLOSE_CHUNK_PATH_MAX - 2);
+	r.u.path = long_path;
+	assert_int_equal(wire_encode_reply(&r, b, &len), 0);
+	assert_int_equal(len, WIRE_REPLY_MAX);
+	assert_int_equal(b[WIRE_REPLY_MAX - 1], 0);
+	long_path[WIRE_CLOSE_CHUNK_PATH_MAX - 2] = 'p';
+	assert_int_equal(wire_encode_reply(&r, b, &len), WIRE_ERR_INVAL);
+	assert_non_null(strstr(logged(), "close-chunk reply path is too long"));
+	memset(long_path, 'p', WIRE_CLOSE_CHUNK_PATH_MAX);
+	assert_int_equal(wire_encode_reply(&r, b, &len), WIRE_ERR_INVAL);
+	assert_non_null(strstr(logged(), "close-chunk reply path is not terminated"));
+	r.u.path = NULL;
+	assert_int_equal(wire_encode_reply(&r, b, &len), WIRE_ERR_INVAL);
+	assert_non_null(strstr(logged(), "close-chunk reply without a path"));
+
+	r = (struct reply){ .kind = (enum reply_kind)99 };
+	assert_int_equal(wire_encode_reply(&r, b, &len), WIRE_ERR_INVAL);
+	assert_non_null(strstr(logged(), "cannot encode reply kind 99"));
+	assert_int_equal(wire_encode_reply(NULL, b, &len), WIRE_ERR_INVAL);
+	assert_int_equal(wire_encode_reply(REPLY_ST(0), NULL, &len), WIRE_ERR_INVAL);
+	assert_int_equal(wire_encode_reply(REPLY_ST(0), b, NULL), WIRE_ERR_INVAL);
+}
+
+/*
+ * wire_decode_error_reply: every cmd_type gets the error in the shape the
+ * session daemon waits for; the bytes are what it reads.
+ */
+static void test_decode_error_replies(void **state)
+{
+	static const struct {
+		uint32_t type;
+		enum reply_kind kind;
+		int32_t code;
+		size_t len;
+		const char *bytes;
+	} want[] = {
+		{ WIRE_CMD_ADD_CHANNEL, REPLY_STATUS, 125, 4, "\x7d\0\0\0" },
+		{ WIRE_CMD_ADD_STREAM, REPLY_STATUS, 125, 4, "\x7d\0\0\0" },
+		{ WIRE_CMD_UPDATE_STREAM, REPLY_STATUS, 125, 4, "\x7d\0\0\0" },
+		{ WIRE_CMD_STOP, REPLY_STATUS, 125, 4, "\x7d\0\0\0" },
+		{ WIRE_CMD_ADD_RELAYD_SOCKET, REPLY_STATUS, 102, 4, "\x66\0\0\0" },
+		{ WIRE_CMD_DESTROY_RELAYD, REPLY_STATUS, 117, 4, "\x75\0\0\0" },
+		{ WIRE_CMD_DATA_PENDING, REPLY_DATA_PENDING, 125, 4, "\0\0\0\0" },
+		{ WIRE_CMD_ASK_CHANNEL_CREATION, REPLY_CHANNEL, 118, 16,
+		  "\x76\0\0\0\x08\x07\x06\x05\x04\x03\x02\x01\0\0\0\0" },
+		{ WIRE_CMD_GET_CHANNEL, REPLY_STATUS, 119, 4, "\x77\0\0\0" },
+		{ WIRE_CMD_DESTROY_CHANNEL, REPLY_STATUS, 125, 4, "\x7d\0\0\0" },
+		{ WIRE_CMD_PUSH_METADATA, REPLY_STATUS, 115, 4, "\x73\0\0\0" },
+		{ WIRE_CMD_CLOSE_METADATA, REPLY_STATUS, 59, 4, "\x3b\0\0\0" },
+		{ WIRE_CMD_SETUP_METADATA, REPLY_STATUS, 115, 4, "\x73\0\0\0" },
+		{ WIRE_CMD_FLUSH_CHANNEL, REPLY_STATUS, 59, 4, "\x3b\0\0\0" },
+		{ WIRE_CMD_SNAPSHOT_CHANNEL, REPLY_STATUS, 122, 4, "\x7a\0\0\0" },
+		{ WIRE_CMD_SNAPSHOT_METADATA, REPLY_STATUS, 125, 4, "\x7d\0\0\0" },
+		{ WIRE_CMD_STREAMS_SENT, REPLY_STATUS, 125, 4, "\x7d\0\0\0" },
+		{ WIRE_CMD_DISCARDED_EVENTS, REPLY_COUNT, 125, 8, "\0\0\0\0\0\0\0\0" },
+		{ WIRE_CMD_LOST_PACKETS, REPLY_COUNT, 125, 8, "\0\0\0\0\0\0\0\0" },
+		{ WIRE_CMD_CLEAR_QUIESCENT_CHANNEL, REPLY_STATUS, 59, 4, "\x3b\0\0\0" },
+		{ WIRE_CMD_SET_CHANNEL_MONITOR_PIPE, REPLY_STATUS, 125, 4, "\x7d\0\0\0" },
+		{ WIRE_CMD_ROTATE_CHANNEL, REPLY_STATUS, 121, 4, "\x79\0\0\0" },
+		{ WIRE_CMD_INIT, REPLY_STATUS, 125, 4, "\x7d\0\0\0" },
+		{ WIRE_CMD_CREATE_TRACE_CHUNK, REPLY_STATUS, 123, 4, "\x7b\0\0\0" },
+		{ WIRE_CMD_CLOSE_TRACE_CHUNK, REPLY_CLOSE_CHUNK, 124, 9, "\x7c\0\0\0\1\0\0\0\0" },
+		{ WIRE_CMD_TRACE_CHUNK_EXISTS, REPLY_STATUS, 125, 4, "\x7d\0\0\0" },
+		{ WIRE_CMD_CLEAR_CHANNEL, REPLY_STATUS, 116, 4, "\x74\0\0\0" },
+		{ WIRE_CMD_OPEN_CHANNEL_PACKETS, REPLY_STATUS, 130, 4, "\x82\0\0\0" },
+		{ WIRE_CMD_MAX + 1, REPLY_STATUS, 125, 4, "\x7d\0\0\0" },
+		{ UINT32_MAX, REPLY_STATUS, 125, 4, "\x7d\0\0\0" },
+	};
+	uint8_t b[WIRE_MSG_SIZE], out[WIRE_REPLY_MAX];
+	char text[96];
+	struct reply r;
+	size_t i, len;
+
+	(void)state;
+	assert_int_equal(sizeof(want) / sizeof(want[0]), WIRE_CMD_MAX + 3);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		/* Garbage everywhere: only cmd_type (and ASK's raw key) may matter. */
+		memset(b, 0xa5, sizeof(b));
+		put32(b, WIRE_OFF_CMD_TYPE, want[i].type);
+		put64(b, WIRE_OFF_ASK_KEY, 0x0102030405060708ULL);
+		wire_decode_error_reply(b, WIRE_ERR_BAD_FLAG, &r);
+		assert_int_equal(r.kind, want[i].kind);
+		assert_int_equal(r.code, want[i].code);
+		assert_int_equal(wire_encode_reply(&r, out, &len), 0);
+		assert_int_equal(len, want[i].len);
+		assert_memory_equal(out, want[i].bytes, len);
+		snprintf(text, sizeof(text),
+			 "undecodable command (cmd_type %" PRIu32 "): WIRE_ERR_BAD_FLAG", want[i].type);
+		assert_non_null(strstr(logged(), text));
+	}
+}
+
 /* Names for log lines: every enum value has one, unknown ones are "?". */
 static void test_names(void **state)
 {
@@ -1959,6 +2102,8 @@ int main(void)
 		T(test_null_args),
 		T(test_close_chunk_reply),
 		T(test_fixed_replies),
+		T(test_encode_reply_kinds),
+		T(test_decode_error_replies),
 		T(test_names),
 		T(test_random_mutations),
 #undef T
