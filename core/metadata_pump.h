@@ -53,8 +53,9 @@
  * Each error is logged and returned as -errno; calling metadata_pump() again
  * later resumes exactly where it stopped.
  *
- * Locking: none inside.  A pump (and its rb stream and sink stream) is used by
- * one thread at a time: the caller holds the metadata stream lock.  The pump
+ * Locking: none.  A pump (and its rb stream and sink stream) is used only by
+ * the loop owning its stream: the metadata loop, or the cmd loop for the
+ * private stream of a metadata snapshot.  The pump
  * calls into the cache (a leaf lock) and waiter callbacks run on the calling
  * thread from mdcache_set_flushed(): the caller must not hold a lock that such
  * a callback takes (see mdcache.h).
@@ -111,7 +112,7 @@ void metadata_pump_fini(struct metadata_pump *p);
  * written to the sink by this call (padded packet sizes, saturated at INT_MAX;
  * 0: nothing to do), or a negative errno after logging: -EIO (ring-buffer seam error), -ENOMEM
  * (seam out of memory), or the sink's error (-ENOSPC, -EIO, ...).  After an
- * error nothing is lost: call again to resume.  Caller: stream lock.
+ * error nothing is lost: call again to resume.  Caller: the owner loop.
  */
 int metadata_pump(struct metadata_pump *p);
 
@@ -121,7 +122,7 @@ int metadata_pump(struct metadata_pump *p);
  * metadata_pump() rewrites the whole cache into the new chunk; the cache's
  * flushed position restarts at 0 too (waiters stay queued).  The old output
  * is not closed (the caller closes it).  Returns 0, or -EINVAL (NULL), or the
- * drain's error (then nothing was switched: retry).  Caller: stream lock.
+ * drain's error (then nothing was switched: retry).  Caller: the owner loop.
  */
 int metadata_pump_reset_for_rotation(struct metadata_pump *p, struct sink_stream *new_out);
 

@@ -11,7 +11,8 @@
  * `struct rb_channel` / `struct rb_stream` as their FIRST member, so the core
  * can reach the ops through the object (SQLite VFS style).  Callers use the
  * rb_*() wrappers at the bottom of this file, never the ops directly: they are
- * the single place for argument checks and test hooks.
+ * the single place for argument checks and test hooks, and they alone track
+ * which sub-buffer a stream holds (struct rb_stream.hold, see rb.c).
  *
  * Positions are byte counters that only grow (like lttng-ust's): the
  * sub-buffer holding position p starts at p & ~(max_subbuf_size - 1).
@@ -20,8 +21,8 @@
  * errno values and documents the mapping next to its code.
  *
  * Threading: an adapter object may be used from several threads, but never
- * concurrently on the same stream; the caller serialises per stream (stream
- * lock in production, one stepper in the sim).
+ * concurrently on the same stream: each stream is used only by the loop that
+ * owns it (one thread per loop in production, one stepper in the sim).
  */
 #ifndef SLUICE_CORE_RB_H
 #define SLUICE_CORE_RB_H
@@ -100,11 +101,19 @@ struct rb_channel {
 	struct rb *rb;
 };
 
+/* Which get holds a sub-buffer of a stream: it decides the matching put. */
+enum rb_hold {
+	RB_HOLD_NONE = 0,
+	RB_HOLD_NEXT,   /* get_next_subbuf: put_next_subbuf moves consumed */
+	RB_HOLD_AT,     /* get_subbuf(pos): put_subbuf only */
+};
+
 /* Base of every adapter stream; first member of the adapter's struct. */
 struct rb_stream {
 	const struct rb_ops *ops;
 	struct rb_channel *chan;
 	int cpu;
+	enum rb_hold hold;   /* written by the rb_* wrappers only; zero at creation */
 };
 
 /* An adapter instance: its ops and its private context. */
@@ -117,8 +126,10 @@ struct rb {
  * The operations.  Unless stated otherwise a call returns RB_OK or an error
  * status and has no effect on error.  "Held sub-buffer" means one obtained by
  * get_next_subbuf or get_subbuf and not yet put back; the packet accessors
- * (subbuf_size ... instance_id, read_ptr) describe the held sub-buffer and
- * return RB_ERROR when none is held.
+ * (subbuf_size ... instance_id, read_ptr) describe the held sub-buffer.  The
+ * wrappers refuse (RB_ERROR, logged) a get or clear while holding, a put
+ * without the matching hold and an accessor without a hold, so an adapter op
+ * is only called when the hold allows it.
  */
 struct rb_ops {
 	const char *name;
@@ -249,21 +260,9 @@ static inline enum rb_status rb_stream_close_wait_fd(struct rb_stream *s)
 { return s->ops->stream_close_wait_fd(s); }
 static inline enum rb_status rb_stream_close_wakeup_fd(struct rb_stream *s)
 { return s->ops->stream_close_wakeup_fd(s); }
-static inline enum rb_status rb_get_next_subbuf(struct rb_stream *s) { return s->ops->get_next_subbuf(s); }
-static inline enum rb_status rb_put_next_subbuf(struct rb_stream *s) { return s->ops->put_next_subbuf(s); }
-static inline enum rb_status rb_get_subbuf(struct rb_stream *s, uint64_t pos)
-{ return s->ops->get_subbuf(s, pos); }
-static inline enum rb_status rb_put_subbuf(struct rb_stream *s) { return s->ops->put_subbuf(s); }
 static inline enum rb_status rb_max_subbuf_size(struct rb_stream *s, uint64_t *o)
 { return s->ops->max_subbuf_size(s, o); }
-static inline enum rb_status rb_subbuf_size(struct rb_stream *s, uint64_t *o)
-{ return s->ops->subbuf_size(s, o); }
-static inline enum rb_status rb_padded_subbuf_size(struct rb_stream *s, uint64_t *o)
-{ return s->ops->padded_subbuf_size(s, o); }
-static inline enum rb_status rb_read_ptr(struct rb_stream *s, const void **o)
-{ return s->ops->read_ptr(s, o); }
 static inline enum rb_status rb_flush(struct rb_stream *s, bool active) { return s->ops->flush(s, active); }
-static inline enum rb_status rb_clear(struct rb_stream *s) { return s->ops->clear(s); }
 static inline enum rb_status rb_snapshot(struct rb_stream *s) { return s->ops->snapshot(s); }
 static inline enum rb_status rb_snapshot_sample_positions(struct rb_stream *s)
 { return s->ops->snapshot_sample_positions(s); }
@@ -271,24 +270,29 @@ static inline enum rb_status rb_snapshot_produced(struct rb_stream *s, uint64_t 
 { return s->ops->snapshot_produced(s, o); }
 static inline enum rb_status rb_snapshot_consumed(struct rb_stream *s, uint64_t *o)
 { return s->ops->snapshot_consumed(s, o); }
-static inline enum rb_status rb_timestamp_begin(struct rb_stream *s, uint64_t *o)
-{ return s->ops->timestamp_begin(s, o); }
-static inline enum rb_status rb_timestamp_end(struct rb_stream *s, uint64_t *o)
-{ return s->ops->timestamp_end(s, o); }
-static inline enum rb_status rb_events_discarded(struct rb_stream *s, uint64_t *o)
-{ return s->ops->events_discarded(s, o); }
-static inline enum rb_status rb_content_size(struct rb_stream *s, uint64_t *o)
-{ return s->ops->content_size(s, o); }
-static inline enum rb_status rb_packet_size(struct rb_stream *s, uint64_t *o)
-{ return s->ops->packet_size(s, o); }
-static inline enum rb_status rb_sequence_number(struct rb_stream *s, uint64_t *o)
-{ return s->ops->sequence_number(s, o); }
-static inline enum rb_status rb_stream_id(struct rb_stream *s, uint64_t *o)
-{ return s->ops->stream_id(s, o); }
-static inline enum rb_status rb_instance_id(struct rb_stream *s, uint64_t *o)
-{ return s->ops->instance_id(s, o); }
 static inline enum rb_status rb_current_timestamp(struct rb_stream *s, uint64_t *o)
 { return s->ops->current_timestamp(s, o); }
+/*
+ * Hold-checked wrappers (rb.c): they keep s->hold and refuse, with one ERR
+ * line, what the hold does not allow.
+ */
+enum rb_status rb_get_next_subbuf(struct rb_stream *s);
+enum rb_status rb_put_next_subbuf(struct rb_stream *s);
+enum rb_status rb_get_subbuf(struct rb_stream *s, uint64_t pos);
+enum rb_status rb_put_subbuf(struct rb_stream *s);
+enum rb_status rb_clear(struct rb_stream *s);
+enum rb_status rb_subbuf_size(struct rb_stream *s, uint64_t *o);
+enum rb_status rb_padded_subbuf_size(struct rb_stream *s, uint64_t *o);
+enum rb_status rb_read_ptr(struct rb_stream *s, const void **o);
+enum rb_status rb_timestamp_begin(struct rb_stream *s, uint64_t *o);
+enum rb_status rb_timestamp_end(struct rb_stream *s, uint64_t *o);
+enum rb_status rb_events_discarded(struct rb_stream *s, uint64_t *o);
+enum rb_status rb_content_size(struct rb_stream *s, uint64_t *o);
+enum rb_status rb_packet_size(struct rb_stream *s, uint64_t *o);
+enum rb_status rb_sequence_number(struct rb_stream *s, uint64_t *o);
+enum rb_status rb_stream_id(struct rb_stream *s, uint64_t *o);
+enum rb_status rb_instance_id(struct rb_stream *s, uint64_t *o);
+
 static inline ssize_t rb_write_metadata_packet(struct rb_channel *c, const void *buf, size_t len)
 { return c->ops->write_metadata_packet(c, buf, len); }
 static inline enum rb_status rb_send_channel(struct rb_channel *c, int sock)

@@ -34,9 +34,9 @@
  * A failed write_packet leaves both files exactly as they were before the
  * call (a partial packet is truncated away), so the trace stays readable.
  *
- * Threading: a stream is used by one thread at a time (the caller holds the
- * stream lock, or the sim's single stepper runs).  Streams of one chunk may
- * live on different threads: the chunk's created-file list is internally
+ * Threading: a stream is used only by the loop that owns it (one thread per
+ * loop in production, one stepper in the sim).  Streams of one chunk may
+ * live on different loops: the chunk's created-file list is internally
  * locked.  A chunk must outlive every stream opened in it.
  */
 #ifndef SLUICE_CORE_SINK_H

@@ -14,8 +14,8 @@
  * remember the packet (pending_*) and the next drain consumes it without
  * writing it twice.
  *
- * Locking: the caller serialises per stream (stream lock, or the sim's single
- * stepper); `out` and `st` belong to that stream.
+ * No lock: only the stream's owner loop (the data loop) calls these;
+ * `out` and `st` belong to that stream.
  */
 #ifndef SLUICE_CORE_STREAM_DRAIN_H
 #define SLUICE_CORE_STREAM_DRAIN_H

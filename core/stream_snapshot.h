@@ -4,8 +4,8 @@
  * copy the packets a running (usually overwrite-mode) ring buffer holds into
  * a snapshot output, without consuming anything.
  *
- * Locking: the caller serialises per stream (stream lock, or the sim's
- * single stepper); `out` belongs to the caller.
+ * No lock: only the loop owning the stream calls this (the cmd loop, on a
+ * channel's private streams); `out` belongs to the caller.
  */
 #ifndef SLUICE_CORE_STREAM_SNAPSHOT_H
 #define SLUICE_CORE_STREAM_SNAPSHOT_H

@@ -20,6 +20,12 @@ static int seam_error(struct rb_stream *s, const char *what, enum rb_status rs)
 
 enum release_result { RELEASED, CONSUMED, STILL_HELD };
 
+/* SUBBUF_KEEP: the hold left by the last call (the stream's own, rb.h) is retried. */
+static bool kept(const struct subbuf_reader *r, const struct rb_stream *s)
+{
+	return r->kind->hold == SUBBUF_KEEP && s->hold == RB_HOLD_NEXT;
+}
+
 /*
  * Give the held sub-buffer back without consuming it, so the next call
  * reads it again.  SUBBUF_RELEASE: if the seam refuses, consume it instead
@@ -30,7 +36,6 @@ static enum release_result release_unconsumed(struct subbuf_reader *r, struct rb
 	enum rb_status rs = rb_put_subbuf(s);
 
 	if (rs == RB_OK) {
-		r->held = false;
 		r->held_written = false;
 		return RELEASED;
 	}
@@ -56,7 +61,6 @@ static int consume_written(struct subbuf_reader *r, struct rb_stream *s, const s
 	int ret;
 
 	if (rs == RB_OK) {
-		r->held = false;
 		r->held_written = false;
 		if (k->put_done)
 			k->put_done(r->arg, sb, false);
@@ -105,13 +109,12 @@ int subbuf_read(struct subbuf_reader *r, struct rb_stream *s, struct sink_stream
 	enum rb_status rs;
 	int ret;
 
-	if (!r->held) {
+	if (!kept(r, s)) {
 		rs = rb_get_next_subbuf(s);
 		if (rs == RB_NO_DATA || rs == RB_FINALIZED)
 			return 0;
 		if (rs != RB_OK)
 			return seam_error(s, "get_next_subbuf", rs);
-		r->held = k->hold == SUBBUF_KEEP;
 		r->held_written = false;
 	}
 	if (!r->held_written) {
@@ -124,7 +127,7 @@ int subbuf_read(struct subbuf_reader *r, struct rb_stream *s, struct sink_stream
 			release_unconsumed(r, s);
 			return ret;
 		}
-		r->held_written = r->held;
+		r->held_written = k->hold == SUBBUF_KEEP;
 	}
 	return consume_written(r, s, &sb);
 }
@@ -132,6 +135,6 @@ int subbuf_read(struct subbuf_reader *r, struct rb_stream *s, struct sink_stream
 /* See subbuf_read.h. */
 void subbuf_reader_release(struct subbuf_reader *r, struct rb_stream *s)
 {
-	if (r->held)
+	if (kept(r, s))
 		(void)release_unconsumed(r, s);
 }

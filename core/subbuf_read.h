@@ -31,9 +31,9 @@
  *    it).  A refused release falls back to put_next_subbuf: a stream left
  *    held could not be peeked (DATA_PENDING), snapshotted or cleared, which
  *    is worse than losing one packet (it shows as a sequence gap).
- *  - SUBBUF_KEEP (metadata): the hold is kept across calls and the reader
- *    remembers whether it was written; the next call only retries what
- *    failed.  Metadata packets carry no sequence number to recognise them
+ *  - SUBBUF_KEEP (metadata): the hold is kept across calls (the stream's
+ *    own record of it, rb.h) and the reader remembers whether it was
+ *    written; the next call only retries what failed.  Metadata packets carry no sequence number to recognise them
  *    by, and a lost metadata byte makes the whole trace unreadable.
  * Errors are logged and returned as -errno: -ENOMEM for RB_NOMEM, -EIO for
  * any other seam failure, the sink's or the kind's own error otherwise.
@@ -81,8 +81,7 @@ struct subbuf_kind {
 struct subbuf_reader {
 	const struct subbuf_kind *kind;
 	void *arg;
-	bool held;           /* SUBBUF_KEEP: a sub-buffer is held across calls */
-	bool held_written;   /* ... and it is already in the output */
+	bool held_written;   /* SUBBUF_KEEP: the sub-buffer held across calls is in the output */
 };
 
 /*

@@ -509,10 +509,8 @@ static void sim_stream_destroy(struct rb_stream *s)
 
 	if (!b)
 		return;
-	if (b->hold != SIM_RB_HOLD_NONE) {
+	if (sim_rb_buf_held(b))
 		WARN("stream %d destroyed while holding a sub-buffer", b->cpu);
-		b->hold = SIM_RB_HOLD_NONE;
-	}
 	close_fd(&b->wait_fd);
 	close_fd(&b->wakeup_fd);
 	b->handle = NULL;
@@ -576,7 +574,7 @@ int sim_rb_stats(struct rb_channel *c, int cpu, struct sim_rb_stats *out)
 	out->consumed = b->consumed;
 	out->snap_produced = b->snap_produced;
 	out->snap_consumed = b->snap_consumed;
-	out->held = b->hold != SIM_RB_HOLD_NONE;
+	out->held = sim_rb_buf_held(b);
 	out->packet_open = b->packet_open;
 	out->hung_up = sim_rb_buf_hung_up(b);
 	return 0;

@@ -116,7 +116,7 @@ static enum open_check can_open(struct sim_rb_buf *b, uint64_t start)
 	struct sim_rb_subbuf *sb = sb_at(b, start);
 
 	if (sb->start != SIM_RB_NO_PACKET &&
-	    (sb->uncommitted || (b->hold != SIM_RB_HOLD_NONE && b->hold_start == sb->start)))
+	    (sb->uncommitted || (sim_rb_buf_held(b) && b->hold_start == sb->start)))
 		return OPEN_BUSY;
 	if (start - b->consumed < sim_rb_buf_size(b))
 		return OPEN_OK;
@@ -339,8 +339,9 @@ ssize_t sim_rb_buf_write_metadata(struct sim_rb_buf *b, const void *data, size_t
 
 /*
  * Each sim_rb_op_* below implements the rb_ops member of the same name
- * (contract in core/rb.h, status mapping in sim_rb.h): fault check first,
- * then RB_ERROR (logged) for misuse such as a get while holding.
+ * (contract in core/rb.h, status mapping in sim_rb.h): fault check first.
+ * The rb.h wrappers already refused a get, put, clear or accessor that the
+ * hold does not allow.
  */
 
 /*
@@ -374,9 +375,8 @@ static bool finalized(struct sim_rb_buf *b)
 }
 
 /* Record a get (the invariant counters live in the context too). */
-static void take_hold(struct sim_rb_buf *b, enum sim_rb_hold kind, uint64_t start)
+static void take_hold(struct sim_rb_buf *b, uint64_t start)
 {
-	b->hold = kind;
 	b->hold_start = start;
 	b->stats.gets++;
 	b->chan->ctx->gets++;
@@ -385,7 +385,6 @@ static void take_hold(struct sim_rb_buf *b, enum sim_rb_hold kind, uint64_t star
 /* Record the matching put. */
 static void release_hold(struct sim_rb_buf *b)
 {
-	b->hold = SIM_RB_HOLD_NONE;
 	b->stats.puts++;
 	b->chan->ctx->puts++;
 }
@@ -398,13 +397,9 @@ enum rb_status sim_rb_op_get_next_subbuf(struct rb_stream *s)
 
 	if (!b)
 		return st;
-	if (b->hold != SIM_RB_HOLD_NONE) {
-		ERR("stream %d: get_next_subbuf while holding a sub-buffer", b->cpu);
-		return RB_ERROR;
-	}
 	sb = sb_at(b, b->consumed);
 	if (sb->start == b->consumed && sb->delivered) {
-		take_hold(b, SIM_RB_HOLD_NEXT, b->consumed);
+		take_hold(b, b->consumed);
 		return RB_OK;
 	}
 	return finalized(b) ? RB_FINALIZED : RB_NO_DATA;
@@ -418,10 +413,6 @@ enum rb_status sim_rb_op_put_next_subbuf(struct rb_stream *s)
 
 	if (!b)
 		return st;
-	if (b->hold != SIM_RB_HOLD_NEXT) {
-		ERR("stream %d: put_next_subbuf without get_next_subbuf", b->cpu);
-		return RB_ERROR;
-	}
 	sb = sb_at(b, b->hold_start);
 	b->stats.packets_consumed++;
 	b->stats.bytes_consumed += padded(b, sb->used);
@@ -439,15 +430,11 @@ enum rb_status sim_rb_op_get_subbuf(struct rb_stream *s, uint64_t pos)
 
 	if (!b)
 		return st;
-	if (b->hold != SIM_RB_HOLD_NONE) {
-		ERR("stream %d: get_subbuf while holding a sub-buffer", b->cpu);
-		return RB_ERROR;
-	}
 	start = floor_sb(b, pos);
 	sb = sb_at(b, start);
 	if (sb->start != start || !sb->delivered)
 		return RB_OVERWRITTEN;
-	take_hold(b, SIM_RB_HOLD_AT, start);
+	take_hold(b, start);
 	return RB_OK;
 }
 
@@ -459,10 +446,6 @@ enum rb_status sim_rb_op_put_subbuf(struct rb_stream *s)
 
 	if (!b)
 		return st;
-	if (b->hold == SIM_RB_HOLD_NONE) {
-		ERR("stream %d: put_subbuf without a held sub-buffer", b->cpu);
-		return RB_ERROR;
-	}
 	release_hold(b);
 	return RB_OK;
 }
@@ -480,11 +463,11 @@ enum rb_status sim_rb_op_max_subbuf_size(struct rb_stream *s, uint64_t *out)
 	return RB_OK;
 }
 
-/* The held sub-buffer's slot, or NULL (logged) when none is held. */
+/* The held sub-buffer's slot (the wrapper checked the hold), or NULL (logged) without out. */
 static struct sim_rb_subbuf *held(struct sim_rb_buf *b, const void *out)
 {
-	if (!out || b->hold == SIM_RB_HOLD_NONE) {
-		ERR("stream %d: no held sub-buffer", b->cpu);
+	if (!out) {
+		ERR("stream %d: NULL out", b->cpu);
 		return NULL;
 	}
 	return sb_at(b, b->hold_start);
@@ -544,10 +527,6 @@ enum rb_status sim_rb_op_clear(struct rb_stream *s)
 
 	if (!b)
 		return st;
-	if (b->hold != SIM_RB_HOLD_NONE) {
-		ERR("stream %d: clear while holding a sub-buffer", b->cpu);
-		return RB_ERROR;
-	}
 	prod = floor_sb(b, b->wpos);
 	if (prod > b->consumed) {
 		b->stats.packets_cleared += (prod - b->consumed) / sim_rb_sb_size(b);

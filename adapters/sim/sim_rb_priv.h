@@ -32,12 +32,6 @@
 /* A sub-buffer slot that never held a packet. */
 #define SIM_RB_NO_PACKET UINT64_MAX
 
-enum sim_rb_hold {
-	SIM_RB_HOLD_NONE,
-	SIM_RB_HOLD_NEXT,   /* get_next_subbuf: put_next_subbuf moves consumed */
-	SIM_RB_HOLD_AT,     /* get_subbuf(pos): put_subbuf only */
-};
-
 /* Book-keeping of one sub-buffer slot (the packet bytes live in buf->mem). */
 struct sim_rb_subbuf {
 	uint64_t start;            /* position of the packet stored here, or SIM_RB_NO_PACKET */
@@ -61,8 +55,7 @@ struct sim_rb_buf {
 	bool packet_open;
 	uint64_t seq_next;            /* packet_seq_num of the next packet opened */
 	uint64_t discarded;           /* running counter written into packets */
-	enum sim_rb_hold hold;
-	uint64_t hold_start;
+	uint64_t hold_start;          /* the held sub-buffer, while sim_rb_buf_held() */
 	uint64_t snap_produced, snap_consumed;
 	int wait_fd;                  /* consumer's read end, -1 once closed */
 	int wakeup_fd;                /* consumer's write end copy, -1 once closed */
@@ -103,6 +96,12 @@ struct sim_rb_ctx {
 };
 
 /* ---- helpers shared by the sim_rb*.c files ---- */
+
+/* The consumer holds a sub-buffer of b: the hold is its handle's (rb.h wrappers). */
+static inline bool sim_rb_buf_held(const struct sim_rb_buf *b)
+{
+	return b->handle && b->handle->base.hold != RB_HOLD_NONE;
+}
 
 static inline uint64_t sim_rb_sb_size(const struct sim_rb_buf *b)
 {

@@ -6,10 +6,6 @@
  * into enum rb_status; each translation says why next to it.  What the
  * adapter adds on top of the library, and why:
  *
- *   - Held-sub-buffer bookkeeping.  The library's packet getters happily read
- *     whatever the reader slot points at, held or not, and a second "get"
- *     would leak the first.  rb.h promises RB_ERROR instead, so each stream
- *     remembers whether it holds a sub-buffer and through which get.
  *   - Metadata guards.  The metadata transport registers no packet-context
  *     callbacks, and data transports have no packet_avail_size; the 2.13
  *     library calls several of those pointers without checking them.  Such
@@ -69,13 +65,6 @@ _Static_assert(RB_UUID_LEN == LTTNG_UST_UUID_LEN, "trace uuid length");
 /* Bound on name collisions when creating anonymous shm objects. */
 #define ANON_SHM_ATTEMPTS 64
 
-/* Which "get" produced the held sub-buffer: it decides the matching put. */
-enum ustctl_held {
-	USTCTL_HELD_NONE = 0,
-	USTCTL_HELD_NEXT,   /* get_next_subbuf: put_next_subbuf moves the consumer */
-	USTCTL_HELD_AT,     /* get_subbuf(pos): put_subbuf leaves it in place */
-};
-
 struct ustctl_channel {
 	struct rb_channel base;                     /* first: rb.h casts through it */
 	struct lttng_ust_ctl_consumer_channel *uchan;
@@ -91,7 +80,6 @@ struct ustctl_channel {
 struct ustctl_stream {
 	struct rb_stream base;                      /* first: rb.h casts through it */
 	struct lttng_ust_ctl_consumer_stream *ustream;
-	enum ustctl_held held;
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -661,7 +649,6 @@ static enum rb_status ustctl_stream_create(struct rb_channel *chan, int cpu, str
 	s->base.ops = &ustctl_rb_ops;
 	s->base.chan = &c->base;
 	s->base.cpu = cpu;
-	s->held = USTCTL_HELD_NONE;
 	atomic_fetch_add(&c->nr_streams, 1);
 	/*
 	 * The library's wait fd is a blocking pipe; the consumer reads its
@@ -686,7 +673,7 @@ static void ustctl_stream_destroy(struct rb_stream *stream)
 	if (!s)
 		return;
 	c = (struct ustctl_channel *)s->base.chan;
-	if (s->held != USTCTL_HELD_NONE)
+	if (s->base.hold != RB_HOLD_NONE)
 		WARN("stream_destroy (cpu %d): sub-buffer still held, released unconsumed",
 		     s->base.cpu);
 	/*
@@ -696,7 +683,7 @@ static void ustctl_stream_destroy(struct rb_stream *stream)
 	(void)lttng_ust_ctl_stream_close_wait_fd(s->ustream);
 	(void)lttng_ust_ctl_stream_close_wakeup_fd(s->ustream);
 	call.us = s->ustream;
-	call.held = s->held != USTCTL_HELD_NONE;
+	call.held = s->base.hold != RB_HOLD_NONE;
 	if (ustctl_sigbus_call(thunk_destroy, &call) < 0)
 		ERR("stream_destroy (cpu %d): shared memory gone (SIGBUS caught), reader state leaked",
 		    s->base.cpu);
@@ -756,37 +743,16 @@ static enum rb_status ustctl_stream_close_wakeup_fd(struct rb_stream *stream)
 
 /* ---- reading ---------------------------------------------------------- */
 
-/* Our stream if it holds nothing (else logged, NULL): a get would leak. */
-static struct ustctl_stream *idle_stream(struct rb_stream *stream, const char *op)
-{
-	struct ustctl_stream *s = stream_of(stream, op);
-
-	if (s && s->held != USTCTL_HELD_NONE) {
-		ERR("%s (cpu %d): a sub-buffer is already held", op, s->base.cpu);
-		return NULL;
-	}
-	return s;
-}
-
-/* Our stream if it holds a sub-buffer obtained by `how` (else logged, NULL). */
-static struct ustctl_stream *held_stream(struct rb_stream *stream, enum ustctl_held how,
-					 const char *op)
-{
-	struct ustctl_stream *s = stream_of(stream, op);
-
-	if (!s)
-		return NULL;
-	if (s->held == USTCTL_HELD_NONE || (how != USTCTL_HELD_NONE && s->held != how)) {
-		ERR("%s (cpu %d): no matching sub-buffer held", op, s->base.cpu);
-		return NULL;
-	}
-	return s;
-}
+/*
+ * The library's packet getters read whatever the reader slot points at, held
+ * or not, and a second get would leak the first: the rb.h wrappers refuse
+ * both before any op below is called.
+ */
 
 /* Hold the next complete sub-buffer after the consumed position. */
 static enum rb_status ustctl_get_next_subbuf(struct rb_stream *stream)
 {
-	struct ustctl_stream *s = idle_stream(stream, "get_next_subbuf");
+	struct ustctl_stream *s = stream_of(stream, "get_next_subbuf");
 	int ret;
 
 	if (!s)
@@ -794,7 +760,6 @@ static enum rb_status ustctl_get_next_subbuf(struct rb_stream *stream)
 	ret = call_plain(s->ustream, lttng_ust_ctl_get_next_subbuf);
 	switch (ret) {
 	case 0:
-		s->held = USTCTL_HELD_NEXT;
 		return RB_OK;
 	case -EAGAIN:
 		/* Writer still in the only unread sub-buffer, or it is not fully committed. */
@@ -810,7 +775,7 @@ static enum rb_status ustctl_get_next_subbuf(struct rb_stream *stream)
 /* Give back a get_next sub-buffer and move the consumer past it. */
 static enum rb_status ustctl_put_next_subbuf(struct rb_stream *stream)
 {
-	struct ustctl_stream *s = held_stream(stream, USTCTL_HELD_NEXT, "put_next_subbuf");
+	struct ustctl_stream *s = stream_of(stream, "put_next_subbuf");
 	int ret;
 
 	if (!s)
@@ -818,14 +783,13 @@ static enum rb_status ustctl_put_next_subbuf(struct rb_stream *stream)
 	ret = call_plain(s->ustream, lttng_ust_ctl_put_next_subbuf);
 	if (ret < 0)
 		return map_errno(ret, "put_next_subbuf", s->base.cpu);
-	s->held = USTCTL_HELD_NONE;
 	return RB_OK;
 }
 
 /* Hold the sub-buffer at byte position `pos` (snapshots); nothing consumed. */
 static enum rb_status ustctl_get_subbuf(struct rb_stream *stream, uint64_t pos)
 {
-	struct ustctl_stream *s = idle_stream(stream, "get_subbuf");
+	struct ustctl_stream *s = stream_of(stream, "get_subbuf");
 	unsigned long lpos = pos;
 	int ret;
 
@@ -834,7 +798,6 @@ static enum rb_status ustctl_get_subbuf(struct rb_stream *stream, uint64_t pos)
 	ret = call_ulong(s->ustream, lttng_ust_ctl_get_subbuf, &lpos);
 	switch (ret) {
 	case 0:
-		s->held = USTCTL_HELD_AT;
 		return RB_OK;
 	case -EAGAIN:
 		/*
@@ -858,7 +821,7 @@ static enum rb_status ustctl_get_subbuf(struct rb_stream *stream, uint64_t pos)
  */
 static enum rb_status ustctl_put_subbuf(struct rb_stream *stream)
 {
-	struct ustctl_stream *s = held_stream(stream, USTCTL_HELD_NONE, "put_subbuf");
+	struct ustctl_stream *s = stream_of(stream, "put_subbuf");
 	int ret;
 
 	if (!s)
@@ -866,16 +829,14 @@ static enum rb_status ustctl_put_subbuf(struct rb_stream *stream)
 	ret = call_plain(s->ustream, lttng_ust_ctl_put_subbuf);
 	if (ret < 0)
 		return map_errno(ret, "put_subbuf", s->base.cpu);
-	s->held = USTCTL_HELD_NONE;
 	return RB_OK;
 }
 
-/* Shared body of the size getters; `need_held` per rb.h. */
+/* Shared body of the size getters. */
 static enum rb_status get_ulong(struct rb_stream *stream, uint64_t *out, ulong_fn fn,
-				bool need_held, const char *op)
+				const char *op)
 {
-	struct ustctl_stream *s = need_held ? held_stream(stream, USTCTL_HELD_NONE, op)
-					    : stream_of(stream, op);
+	struct ustctl_stream *s = stream_of(stream, op);
 	unsigned long v = 0;
 	int ret;
 
@@ -895,26 +856,25 @@ static enum rb_status get_ulong(struct rb_stream *stream, uint64_t *out, ulong_f
 /* Sub-buffer size of the channel; no held packet needed. */
 static enum rb_status ustctl_max_subbuf_size(struct rb_stream *stream, uint64_t *out)
 {
-	return get_ulong(stream, out, lttng_ust_ctl_get_max_subbuf_size, false, "max_subbuf_size");
+	return get_ulong(stream, out, lttng_ust_ctl_get_max_subbuf_size, "max_subbuf_size");
 }
 
 /* Content bytes of the held packet. */
 static enum rb_status ustctl_subbuf_size(struct rb_stream *stream, uint64_t *out)
 {
-	return get_ulong(stream, out, lttng_ust_ctl_get_subbuf_size, true, "subbuf_size");
+	return get_ulong(stream, out, lttng_ust_ctl_get_subbuf_size, "subbuf_size");
 }
 
 /* Content bytes of the held packet rounded up to a page. */
 static enum rb_status ustctl_padded_subbuf_size(struct rb_stream *stream, uint64_t *out)
 {
-	return get_ulong(stream, out, lttng_ust_ctl_get_padded_subbuf_size, true,
-			 "padded_subbuf_size");
+	return get_ulong(stream, out, lttng_ust_ctl_get_padded_subbuf_size, "padded_subbuf_size");
 }
 
 /* mmap base + the reader slot's offset: where the held packet starts. */
 static enum rb_status ustctl_read_ptr(struct rb_stream *stream, const void **out)
 {
-	struct ustctl_stream *s = held_stream(stream, USTCTL_HELD_NONE, "read_ptr");
+	struct ustctl_stream *s = stream_of(stream, "read_ptr");
 	struct lib_call call = { 0 };
 	int ret;
 
@@ -947,13 +907,10 @@ static enum rb_status ustctl_flush(struct rb_stream *stream, bool active)
 	return RB_OK;
 }
 
-/*
- * Clearing moves the consumer position to the writer's: refused while a
- * sub-buffer is held, it would move under the reader's feet.
- */
+/* Move the consumer position to the writer's (never while held: rb.h wrappers). */
 static enum rb_status ustctl_clear(struct rb_stream *stream)
 {
-	struct ustctl_stream *s = idle_stream(stream, "clear");
+	struct ustctl_stream *s = stream_of(stream, "clear");
 	int ret;
 
 	if (!s)
@@ -1004,31 +961,25 @@ static enum rb_status ustctl_snapshot_sample_positions(struct rb_stream *stream)
 /* Produced position of the last sample (reads the shm: guarded). */
 static enum rb_status ustctl_snapshot_produced(struct rb_stream *stream, uint64_t *out)
 {
-	return get_ulong(stream, out, lttng_ust_ctl_snapshot_get_produced, false,
-			 "snapshot_produced");
+	return get_ulong(stream, out, lttng_ust_ctl_snapshot_get_produced, "snapshot_produced");
 }
 
 /* Consumed position of the last sample (reads the shm: guarded). */
 static enum rb_status ustctl_snapshot_consumed(struct rb_stream *stream, uint64_t *out)
 {
-	return get_ulong(stream, out, lttng_ust_ctl_snapshot_get_consumed, false,
-			 "snapshot_consumed");
+	return get_ulong(stream, out, lttng_ust_ctl_snapshot_get_consumed, "snapshot_consumed");
 }
 
 /* ---- packet context --------------------------------------------------- */
 
-/* Requirements of a packet-context getter. */
-enum field_need {
-	FIELD_HELD = 1 << 0,      /* describes the held packet (rb.h) */
-	FIELD_DATA_ONLY = 1 << 1, /* the library calls the metadata callback unchecked */
-};
-
-/* Shared body of the u64 packet-context getters. */
+/*
+ * Shared body of the u64 packet-context getters.  data_only: the library
+ * calls the metadata transport's callback unchecked, so it is not called.
+ */
 static enum rb_status get_u64(struct rb_stream *stream, uint64_t *out, u64_fn fn,
-			      unsigned int need, const char *op)
+			      bool data_only, const char *op)
 {
-	struct ustctl_stream *s = (need & FIELD_HELD) ? held_stream(stream, USTCTL_HELD_NONE, op)
-						      : stream_of(stream, op);
+	struct ustctl_stream *s = stream_of(stream, op);
 	uint64_t v = 0;
 	int ret;
 
@@ -1038,7 +989,7 @@ static enum rb_status get_u64(struct rb_stream *stream, uint64_t *out, u64_fn fn
 		ERR("%s: NULL out", op);
 		return RB_ERROR;
 	}
-	if ((need & FIELD_DATA_ONLY) && is_metadata(s)) {
+	if (data_only && is_metadata(s)) {
 		/* Metadata packets carry no such field; calling in would crash. */
 		DBG("%s: not provided by metadata streams", op);
 		return RB_UNSUPPORTED;
@@ -1054,37 +1005,37 @@ static enum rb_status get_u64(struct rb_stream *stream, uint64_t *out, u64_fn fn
 static enum rb_status ustctl_timestamp_begin(struct rb_stream *stream, uint64_t *out)
 {
 	return get_u64(stream, out, lttng_ust_ctl_get_timestamp_begin,
-		       FIELD_HELD | FIELD_DATA_ONLY, "timestamp_begin");
+		       true, "timestamp_begin");
 }
 
 static enum rb_status ustctl_timestamp_end(struct rb_stream *stream, uint64_t *out)
 {
 	return get_u64(stream, out, lttng_ust_ctl_get_timestamp_end,
-		       FIELD_HELD | FIELD_DATA_ONLY, "timestamp_end");
+		       true, "timestamp_end");
 }
 
 static enum rb_status ustctl_events_discarded(struct rb_stream *stream, uint64_t *out)
 {
 	return get_u64(stream, out, lttng_ust_ctl_get_events_discarded,
-		       FIELD_HELD | FIELD_DATA_ONLY, "events_discarded");
+		       true, "events_discarded");
 }
 
 static enum rb_status ustctl_content_size(struct rb_stream *stream, uint64_t *out)
 {
 	return get_u64(stream, out, lttng_ust_ctl_get_content_size,
-		       FIELD_HELD | FIELD_DATA_ONLY, "content_size");
+		       true, "content_size");
 }
 
 static enum rb_status ustctl_packet_size(struct rb_stream *stream, uint64_t *out)
 {
 	return get_u64(stream, out, lttng_ust_ctl_get_packet_size,
-		       FIELD_HELD | FIELD_DATA_ONLY, "packet_size");
+		       true, "packet_size");
 }
 
 /* The library checks this callback itself (-ENOSYS on metadata). */
 static enum rb_status ustctl_sequence_number(struct rb_stream *stream, uint64_t *out)
 {
-	return get_u64(stream, out, lttng_ust_ctl_get_sequence_number, FIELD_HELD,
+	return get_u64(stream, out, lttng_ust_ctl_get_sequence_number, false,
 		       "sequence_number");
 }
 
@@ -1092,19 +1043,19 @@ static enum rb_status ustctl_sequence_number(struct rb_stream *stream, uint64_t 
 static enum rb_status ustctl_stream_id(struct rb_stream *stream, uint64_t *out)
 {
 	return get_u64(stream, out, lttng_ust_ctl_get_stream_id,
-		       FIELD_HELD | FIELD_DATA_ONLY, "stream_id");
+		       true, "stream_id");
 }
 
 static enum rb_status ustctl_instance_id(struct rb_stream *stream, uint64_t *out)
 {
 	return get_u64(stream, out, lttng_ust_ctl_get_instance_id,
-		       FIELD_HELD | FIELD_DATA_ONLY, "instance_id");
+		       true, "instance_id");
 }
 
 /* No held packet needed; the library checks the callback (-ENOSYS on metadata). */
 static enum rb_status ustctl_current_timestamp(struct rb_stream *stream, uint64_t *out)
 {
-	return get_u64(stream, out, lttng_ust_ctl_get_current_timestamp, 0, "current_timestamp");
+	return get_u64(stream, out, lttng_ust_ctl_get_current_timestamp, false, "current_timestamp");
 }
 
 /* ---- metadata --------------------------------------------------------- */
