@@ -1,6 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * chunk.c - the trace chunk registry (see chunk.h): one entry per
+ * (session, chunk id), reference counted.  The cmd loop creates, closes and
+ * looks chunks up; streams on the data and metadata loops hold references
+ * and drop them from there, so the registry is shared by every loop behind
+ * one leaf mutex.
+ *
+ * A chunk outlives CLOSE_TRACE_CHUNK while streams still write into it: the
+ * close only drops the session daemon's reference and records the close
+ * command, which the last chunk_put() then applies (DELETE unlinks the files
+ * the chunk created).  The output is released outside the lock, because it
+ * does file-system calls.
+ */
 #include "chunk.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -21,8 +35,8 @@ struct chunk {
 };
 
 struct chunk_registry {
-	pthread_mutex_t lock;
-	struct chunk *head;
+	pthread_mutex_t lock;         /* leaf: nothing is called with it held */
+	struct chunk *head;           /* a few chunks per session: a list is enough */
 	unsigned int count;
 };
 
@@ -73,6 +87,7 @@ void chunk_registry_destroy(struct chunk_registry *reg)
 {
 	if (!reg)
 		return;
+	/* Every loop has stopped: a chunk still listed is a leaked reference. */
 	while (reg->head) {
 		struct chunk *c = reg->head;
 
@@ -142,6 +157,8 @@ struct chunk *chunk_get(struct chunk_registry *reg, uint64_t session_id, uint64_
 void chunk_ref(struct chunk *chunk)
 {
 	pthread_mutex_lock(&chunk->reg->lock);
+	/* A caller holds a reference already, so the chunk cannot be gone. */
+	assert(chunk->refs > 0);
 	chunk->refs++;
 	pthread_mutex_unlock(&chunk->reg->lock);
 }
@@ -155,6 +172,7 @@ void chunk_put(struct chunk *chunk)
 		return;
 	reg = chunk->reg;
 	pthread_mutex_lock(&reg->lock);
+	assert(chunk->refs > 0);
 	last = --chunk->refs == 0;
 	if (last)
 		unlink_locked(reg, chunk);
@@ -178,6 +196,7 @@ int chunk_close(struct chunk_registry *reg, uint64_t session_id, uint64_t chunk_
 		pthread_mutex_unlock(&reg->lock);
 		return -EALREADY;
 	}
+	/* Applied by the last chunk_put(), maybe long after, from any loop. */
 	c->closed = true;
 	c->close_cmd = cmd;
 	pthread_mutex_unlock(&reg->lock);

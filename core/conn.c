@@ -107,6 +107,7 @@ void conn_expect_fd(struct conn *conn, conn_fd_fn fn)
 int conn_expect_bytes(struct conn *conn, size_t len, conn_bytes_fn fn)
 {
 	free(conn->payload);
+	/* At least one byte: malloc(0) may return NULL, which reads as ENOMEM. */
 	conn->payload = malloc(len ? len : 1);
 	if (!conn->payload)
 		return -ENOMEM;
@@ -133,6 +134,7 @@ void conn_pause(struct conn *conn)
 {
 	if (conn->state == CONN_CLOSED)
 		return;
+	/* Unwatched, not just ignored: a level-triggered watch would spin. */
 	if (conn->src) {
 		loop_remove(conn->loop, conn->src);
 		conn->src = NULL;
@@ -167,6 +169,7 @@ int conn_reply(struct conn *conn, const struct reply *r)
 	size_t len;
 	int ret;
 
+	/* TRACE_CHUNK_EXISTS answers with its code; a non-zero one is no error. */
 	if (r->code != 0 && r->kind != REPLY_CHUNK_EXISTS)
 		uatomic_inc(&conn->errors);
 	if (wire_encode_reply(r, conn->reply, &len))
@@ -228,6 +231,7 @@ static void conn_event(void *arg, int fd, unsigned int events)
 			 MSG_DONTWAIT);
 		break;
 	case CONN_AWAIT_FD:
+		/* The fd message is one byte plus SCM_RIGHTS: it is read whole or not at all. */
 		n = fdpass_recv_fds(fd, &rfd, 1);
 		if (n == 1) {
 			conn->state = CONN_READ_MSG;
@@ -240,7 +244,7 @@ static void conn_event(void *arg, int fd, unsigned int events)
 		conn_close(conn);
 		return;
 	default:
-		return;
+		return; /* PAUSED or CLOSED: a stale readiness already queued by the loop */
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
@@ -272,6 +276,7 @@ static void conn_event(void *arg, int fd, unsigned int events)
 		uint8_t *buf = conn->payload;
 		size_t len = conn->need;
 
+		/* Reset before the callback: it may expect more bytes or pause. */
 		conn->payload = NULL;
 		conn->have = 0;
 		conn->state = CONN_READ_MSG;

@@ -60,7 +60,8 @@ struct consumer_stats {
 
 /*
  * Create a consumer and start serving env->cmd_fd.  Returns 0 or -errno
- * (-EINVAL on a bad env, -ENOMEM); on error the caller keeps both fds.
+ * (-ENOMEM, ...); on error the caller keeps both fds.  A bad env (a NULL
+ * seam or loop, a negative fd) is the caller's bug: an assertion fails.
  */
 int consumer_create(const struct consumer_env *env, struct consumer **out);
 

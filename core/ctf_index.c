@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ctf_index.c - the CTF packet index (.idx) codec: a big-endian header and
+ * one fixed-size entry per packet (see ctf_index.h).  Pure functions, no
+ * state: called from whichever loop owns the stream whose packet is written.
+ * The decoder reads files, so a bad header is an error, not an assertion.
+ */
 #include "ctf_index.h"
 
 #include <endian.h>

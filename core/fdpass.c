@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * fdpass.c - exact-size transfers and SCM_RIGHTS on the session-daemon
+ * sockets (see fdpass.h).  Stateless; called from the cmd loop (command and
+ * metadata sockets) and from the daemon's start-up handshake.  Arguments come
+ * from our own code and are asserted; what the peer sends is checked.
+ */
 #include "fdpass.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -48,10 +55,7 @@ int fdpass_send_all(int sock, const void *buf, size_t len)
 	size_t done = 0;
 	int ret;
 
-	if (sock < 0 || (!buf && len)) {
-		ERR("fdpass: bad send arguments (sock %d, len %zu)", sock, len);
-		return -EINVAL;
-	}
+	assert(sock >= 0 && (buf || !len));
 	while (done < len) {
 		ssize_t n = send(sock, p + done, len - done, MSG_NOSIGNAL);
 
@@ -75,10 +79,7 @@ ssize_t fdpass_recv_all(int sock, void *buf, size_t len)
 	size_t done = 0;
 	int ret;
 
-	if (sock < 0 || !buf || len == 0 || len > SSIZE_MAX) {
-		ERR("fdpass: bad receive arguments (sock %d, len %zu)", sock, len);
-		return -EINVAL;
-	}
+	assert(sock >= 0 && buf && len > 0 && len <= SSIZE_MAX);
 	while (done < len) {
 		ssize_t n = recv(sock, p + done, len - done, 0);
 
@@ -115,10 +116,7 @@ int fdpass_send_fds(int sock, const int *fds, size_t n)
 	struct cmsghdr *cmsg;
 	int ret;
 
-	if (sock < 0 || !fds || n == 0 || n > FDPASS_MAX_FDS) {
-		ERR("fdpass: bad fd-send arguments (sock %d, %zu fds)", sock, n);
-		return -EINVAL;
-	}
+	assert(sock >= 0 && fds && n > 0 && n <= FDPASS_MAX_FDS);
 	memset(&ctrl, 0, sizeof(ctrl));
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
@@ -216,10 +214,7 @@ int fdpass_recv_fds(int sock, int *fds, size_t n)
 	size_t i;
 	int ret;
 
-	if (sock < 0 || !fds || n == 0 || n > FDPASS_MAX_FDS) {
-		ERR("fdpass: bad fd-receive arguments (sock %d, %zu fds)", sock, n);
-		return -EINVAL;
-	}
+	assert(sock >= 0 && fds && n > 0 && n <= FDPASS_MAX_FDS);
 	for (i = 0; i < n; i++)
 		fds[i] = -1;
 	for (;;) {

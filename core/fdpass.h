@@ -21,6 +21,8 @@
  *
  * Thread contract: none of these functions keeps state; two threads must
  * not transfer on the same socket at once (the bytes would interleave).
+ * A bad argument (negative socket, NULL buffer, count out of range) is the
+ * caller's bug and fails an assertion; only the peer's doing is an error.
  */
 #ifndef SLUICE_DAEMON_FDPASS_H
 #define SLUICE_DAEMON_FDPASS_H
@@ -33,8 +35,8 @@
 
 /*
  * Write exactly `len` bytes of `buf` to stream socket `sock`.
- * Returns 0 when every byte was handed to the kernel, -EINVAL for a bad
- * argument, or -errno of the failing send()/poll() (-EPIPE or -ECONNRESET
+ * Returns 0 when every byte was handed to the kernel, or -errno of the
+ * failing send()/poll() (-EPIPE or -ECONNRESET
  * when the peer is gone).  After an error an unknown prefix may have been
  * sent: the stream is no longer usable.
  */
@@ -44,8 +46,7 @@ int fdpass_send_all(int sock, const void *buf, size_t len);
  * Read exactly `len` (> 0) bytes from stream socket `sock` into `buf`.
  * Returns (ssize_t)len on success; 0 on a clean end of stream before the
  * first byte (the peer closed at a message boundary); -EPIPE when the
- * stream ends in the middle of the message; -EINVAL for a bad argument;
- * otherwise -errno of the failing recv()/poll() (e.g. -ECONNRESET).
+ * stream ends in the middle of the message; otherwise -errno of the failing recv()/poll() (e.g. -ECONNRESET).
  */
 ssize_t fdpass_recv_all(int sock, void *buf, size_t len);
 
@@ -53,7 +54,7 @@ ssize_t fdpass_recv_all(int sock, void *buf, size_t len);
  * Send `n` (1..FDPASS_MAX_FDS) descriptors as one FD[n] message: a single
  * sendmsg() of the data byte 0x00 with one SCM_RIGHTS cmsg of n ints.
  * The caller keeps its own copies of the fds.  Returns 0 or -errno
- * (-EINVAL for a bad argument, -EPIPE when the peer is gone, ...).
+ * (-EPIPE when the peer is gone, ...).
  */
 int fdpass_send_fds(int sock, const int *fds, size_t n);
 
@@ -64,7 +65,7 @@ int fdpass_send_fds(int sock, const int *fds, size_t n);
  * stores the n received fds (close-on-exec) in fds[] and returns (int)n.
  * Returns 0 on a clean end of stream (nothing received), -EPROTO when the
  * message is malformed (no fds, wrong count, several SCM_RIGHTS cmsgs,
- * MSG_CTRUNC), -EINVAL for a bad argument, or -errno of recvmsg()/poll().
+ * MSG_CTRUNC), or -errno of recvmsg()/poll().
  * On every failure each fd that did arrive is closed and fds[] is filled
  * with -1, so nothing leaks.
  */

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * log.c - ERR/WARN/DBG output in lttng's format (see log.h), from any thread.
+ * Each line is formatted first and written with one fprintf so that lines of
+ * different loops do not interleave.
+ */
 #include "log.h"
 
 #include <errno.h>

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * mdcache.c - metadata cache of one metadata channel.  The design, the
- * invalidation rule and the lock contract are in mdcache.h.
+ * invalidation rule and the lock contract are in mdcache.h.  Used from any
+ * loop: written by PUSH_METADATA and the metadata requests (cmd loop), read
+ * by the metadata stream (metadata loop), behind one leaf mutex.
  *
  * Implementation notes:
  *  - Validity is kept as a prefix [0, contiguous) plus a small sorted array
@@ -23,6 +25,7 @@
  */
 #include "mdcache.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -60,10 +63,7 @@ int mdcache_create(struct mdcache **out)
 	struct mdcache *c = NULL;
 	int ret;
 
-	if (!out) {
-		ERR("mdcache: NULL output pointer");
-		return -EINVAL;
-	}
+	assert(out);
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		ERR("mdcache: out of memory allocating a cache");
@@ -239,11 +239,7 @@ int mdcache_write(struct mdcache *cache, uint64_t target_offset, uint64_t len, u
 	bool invalidate, merges;
 	int ret = 0;
 
-	if (!cache || (len > 0 && !bytes)) {
-		ERR("mdcache: invalid write arguments (cache %p, bytes %p, len %" PRIu64 ")",
-		    (void *)cache, bytes, len);
-		return -EINVAL;
-	}
+	assert(cache && (len == 0 || bytes));
 	/* Written so that it cannot overflow: len <= MAX, then offset <= MAX - len. */
 	if (len > MDCACHE_MAX_SIZE || target_offset > MDCACHE_MAX_SIZE - len) {
 		ERR("mdcache: fragment at offset %" PRIu64 " of %" PRIu64
@@ -317,10 +313,7 @@ int mdcache_read(struct mdcache *cache, uint64_t offset, void *dst, size_t n, ui
 	uint64_t contiguous;
 	int ret = 0;
 
-	if (!cache || (n > 0 && !dst)) {
-		ERR("mdcache: invalid read arguments (cache %p, dst %p)", (void *)cache, dst);
-		return -EINVAL;
-	}
+	assert(cache && (n == 0 || dst));
 	pthread_mutex_lock(&cache->lock);
 	contiguous = cache->contiguous;
 	if (offset > contiguous || n > contiguous - offset) {
@@ -344,10 +337,7 @@ ssize_t mdcache_read_unflushed(struct mdcache *cache, void *dst, size_t max, uin
 {
 	uint64_t avail;
 
-	if (!cache || (max > 0 && !dst)) {
-		ERR("mdcache: invalid read arguments (cache %p, dst %p)", (void *)cache, dst);
-		return -EINVAL;
-	}
+	assert(cache && (max == 0 || dst));
 	pthread_mutex_lock(&cache->lock);
 	avail = cache->contiguous - cache->flushed;
 	if (avail > max)
@@ -369,10 +359,7 @@ int mdcache_set_flushed(struct mdcache *cache, uint64_t version, uint64_t pushed
 	uint64_t cur_version = 0, contiguous = 0, flushed = 0;
 	int ret = 0;
 
-	if (!cache) {
-		ERR("mdcache: NULL cache");
-		return -EINVAL;
-	}
+	assert(cache);
 	CDS_INIT_LIST_HEAD(&list);
 	pthread_mutex_lock(&cache->lock);
 	cur_version = cache->version;
@@ -424,10 +411,7 @@ int mdcache_stream_open(struct mdcache *cache)
 {
 	int ret = 0;
 
-	if (!cache) {
-		ERR("mdcache: NULL cache");
-		return -EINVAL;
-	}
+	assert(cache);
 	pthread_mutex_lock(&cache->lock);
 	if (cache->destroying) {
 		ret = -EBADF;
@@ -465,11 +449,7 @@ int mdcache_wait(struct mdcache *cache, struct mdcache_waiter *waiter, uint64_t 
 	struct cds_list_head *pos;
 	int ret;
 
-	if (!cache || !waiter || !fn) {
-		ERR("mdcache: invalid wait arguments (cache %p, waiter %p)", (void *)cache,
-		    (void *)waiter);
-		return -EINVAL;
-	}
+	assert(cache && waiter && fn);
 	if (target > MDCACHE_MAX_SIZE) {
 		ERR("mdcache: wait target %" PRIu64 " beyond the %" PRIu64 "-byte limit", target,
 		    MDCACHE_MAX_SIZE);
@@ -509,11 +489,7 @@ int mdcache_cancel(struct mdcache *cache, struct mdcache_waiter *waiter)
 {
 	int ret;
 
-	if (!cache || !waiter) {
-		ERR("mdcache: invalid cancel arguments (cache %p, waiter %p)", (void *)cache,
-		    (void *)waiter);
-		return -EINVAL;
-	}
+	assert(cache && waiter);
 	pthread_mutex_lock(&cache->lock);
 	if (waiter->state != MDCACHE_WAITER_QUEUED) {
 		ret = -ENOENT;
@@ -546,10 +522,7 @@ bool mdcache_data_pending(struct mdcache *cache)
 
 int mdcache_get_state(struct mdcache *cache, struct mdcache_state *out)
 {
-	if (!cache || !out) {
-		ERR("mdcache: invalid state arguments");
-		return -EINVAL;
-	}
+	assert(cache && out);
 	pthread_mutex_lock(&cache->lock);
 	out->version = cache->version;
 	out->size = cache->size;

@@ -138,8 +138,10 @@ struct mdcache_state {
 
 /*
  * Create an empty cache: version 0, size 0, no stream attached.
- * Returns 0 and sets *out, or -EINVAL (out NULL), -ENOMEM, or the error of
- * pthread_mutex_init() negated.
+ * Returns 0 and sets *out, or -ENOMEM, or the error of pthread_mutex_init()
+ * negated.  Internal misuse (NULL cache, NULL buffer with a length, NULL
+ * waiter or callback) is an assertion failure in every function below, not
+ * an error return.
  */
 int mdcache_create(struct mdcache **out);
 
@@ -159,7 +161,6 @@ void mdcache_destroy(struct mdcache *cache);
  * stores nothing but still applies the version rule; `bytes` may then be NULL.
  *
  * Returns 0 and sets *result (may be NULL), or, with the cache unchanged:
- *  -EINVAL  cache NULL, or bytes NULL with len > 0;
  *  -EFBIG   target_offset + len > MDCACHE_MAX_SIZE (also catches u64 overflow);
  *  -ENOSPC  the fragment would be an (MDCACHE_MAX_RANGES + 1)-th island;
  *  -ENOMEM  the buffer could not grow.
@@ -173,8 +174,8 @@ int mdcache_write(struct mdcache *cache, uint64_t target_offset, uint64_t len, u
  * Copy bytes [offset, offset + n) into dst; they must lie within the
  * contiguous length.  *version (may be NULL) receives the version those bytes
  * belong to, so a reader can tell that the content changed under it.
- * Returns 0, or -EINVAL (NULL cache/dst with n > 0), -ERANGE (range not
- * entirely contiguous, including overflow; nothing copied).
+ * Returns 0, or -ERANGE (range not entirely contiguous, including overflow;
+ * nothing copied).
  */
 int mdcache_read(struct mdcache *cache, uint64_t offset, void *dst, size_t n, uint64_t *version);
 
@@ -184,7 +185,7 @@ int mdcache_read(struct mdcache *cache, uint64_t offset, void *dst, size_t n, ui
  * the flushed position the bytes start at and *version their version (both
  * may be NULL); report what the ring buffer took with
  * mdcache_set_flushed(cache, *version, *offset + taken).
- * Returns the number of bytes copied (0: nothing unflushed), or -EINVAL.
+ * Returns the number of bytes copied (0: nothing unflushed).
  */
 ssize_t mdcache_read_unflushed(struct mdcache *cache, void *dst, size_t max, uint64_t *offset,
 			       uint64_t *version);
@@ -194,7 +195,7 @@ ssize_t mdcache_read_unflushed(struct mdcache *cache, void *dst, size_t max, uin
  * `version` are in the ring buffer.  Wakes, in target order, every waiter
  * whose target <= pushed (status FLUSHED), on this thread, after the lock was
  * released.  Returns 0, or:
- *  -EINVAL  cache NULL, or pushed < current flushed (use mdcache_reset_flushed);
+ *  -EINVAL  pushed < current flushed (use mdcache_reset_flushed);
  *  -ESTALE  `version` is not the cache's version any more (the content was
  *           invalidated since it was read; nothing changed, re-read);
  *  -ERANGE  pushed > contiguous length.
@@ -211,7 +212,7 @@ void mdcache_reset_flushed(struct mdcache *cache);
 /*
  * Attach the metadata stream (SETUP_METADATA, or a snapshot's temporary
  * stream): waits now queue until progress; the flushed position restarts at 0.
- * Returns 0, or -EINVAL (NULL), -EBUSY (a stream is already attached),
+ * Returns 0, or -EBUSY (a stream is already attached),
  * -EBADF (the cache is being destroyed).
  */
 int mdcache_stream_open(struct mdcache *cache);
@@ -233,7 +234,6 @@ void mdcache_stream_close(struct mdcache *cache);
  *  MDCACHE_WAIT_QUEUED       `fn(arg, status)` will be called exactly once
  *                            later, unless mdcache_cancel() returns 0;
  * (for the first three nothing is called: reply at once) or
- *  -EINVAL  NULL cache/waiter/fn;
  *  -EFBIG   target > MDCACHE_MAX_SIZE (could never be reached);
  *  -EBUSY   the waiter is still queued or its callback has not run yet.
  */
@@ -246,7 +246,7 @@ int mdcache_wait(struct mdcache *cache, struct mdcache_waiter *waiter, uint64_t 
  * once.  Returns -ENOENT if it is not queued: never registered, already ended,
  * or its callback is running or about to run on another thread (it then runs
  * exactly once: keep the waiter and its arg alive until it has).  -EINVAL if
- * NULL or queued on another cache.
+ * queued on another cache.
  */
 int mdcache_cancel(struct mdcache *cache, struct mdcache_waiter *waiter);
 
@@ -258,7 +258,7 @@ int mdcache_cancel(struct mdcache *cache, struct mdcache_waiter *waiter);
  */
 bool mdcache_data_pending(struct mdcache *cache);
 
-/* Fill *out with a consistent snapshot.  Returns 0 or -EINVAL (NULL). */
+/* Fill *out with a consistent snapshot.  Returns 0. */
 int mdcache_get_state(struct mdcache *cache, struct mdcache_state *out);
 
 /* Single counters (each one lock acquisition; NULL -> 0). */

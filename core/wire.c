@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * wire.c - 2.13.9 consumer protocol codec (see wire.h for the contract).
+ * Pure functions, called from any loop (commands on the cmd loop, metadata
+ * requests on the cmd loop too).  A NULL argument is our own bug and is
+ * asserted; every byte of a message is the peer's and is checked.
  *
  * Every field goes through the small get_ / put_ helpers below, which
  * memcpy at a byte offset: the message is packed and host endian, so this is
@@ -672,10 +675,7 @@ int wire_decode(const uint8_t buf[WIRE_MSG_SIZE], struct cmd *out)
 	uint32_t wire_type;
 	struct dec d;
 
-	if (!buf || !out) {
-		ERR("NULL %s", buf ? "output" : "buffer");
-		return WIRE_ERR_INVAL;
-	}
+	assert(buf && out);
 	memset(out, 0, sizeof(*out));
 	wire_type = get_u32(buf, WIRE_OFF_CMD_TYPE);
 	switch (wire_type) {
@@ -755,10 +755,7 @@ int wire_decode_metadata_reply(const uint8_t buf[WIRE_MSG_SIZE], struct cmd *out
 {
 	int ret;
 
-	if (!buf || !out) {
-		ERR("NULL %s", buf ? "output" : "buffer");
-		return WIRE_ERR_INVAL;
-	}
+	assert(buf && out);
 	/* LTTNG_ERR_UND in the cmd_type slot: the registry is gone. */
 	if (get_u32(buf, WIRE_OFF_CMD_TYPE) == (uint32_t)CONSUMER_ERR_UND) {
 		memset(out, 0, sizeof(*out));
@@ -957,10 +954,7 @@ int wire_encode(const struct cmd *in, uint8_t out[WIRE_MSG_SIZE])
 {
 	const char *name;
 
-	if (!in || !out) {
-		ERR("NULL %s", in ? "output" : "command");
-		return WIRE_ERR_INVAL;
-	}
+	assert(in && out);
 	memset(out, 0, WIRE_MSG_SIZE);
 	if ((int)in->type <= (int)CMD_INVALID || (int)in->type >= (int)CMD_TYPE_COUNT) {
 		ERR("cannot encode command type %d", (int)in->type);
@@ -1108,10 +1102,7 @@ static int enc_close_chunk_reply(int32_t code, const char *path, size_t field, u
 int wire_encode_close_chunk_reply(const struct reply_close_chunk *in, uint8_t *out, size_t cap,
 				  size_t *len)
 {
-	if (!in || !out || !len) {
-		ERR("NULL argument");
-		return WIRE_ERR_INVAL;
-	}
+	assert(in && out && len);
 	return enc_close_chunk_reply(in->code, in->path, sizeof(in->path), out, cap, len);
 }
 
@@ -1136,10 +1127,7 @@ int wire_decode_close_chunk_reply(const uint8_t *in, size_t len, struct reply_cl
 	uint32_t pl;
 	int ret;
 
-	if (!in || !out) {
-		ERR("NULL argument");
-		return WIRE_ERR_INVAL;
-	}
+	assert(in && out);
 	memset(out, 0, sizeof(*out));
 	if (len < WIRE_CLOSE_CHUNK_HEADER_SIZE) {
 		ERR("close-chunk reply: %zu bytes, shorter than its header", len);
@@ -1162,10 +1150,7 @@ int wire_decode_close_chunk_reply(const uint8_t *in, size_t len, struct reply_cl
 
 int wire_encode_reply(const struct reply *in, uint8_t out[WIRE_REPLY_MAX], size_t *len)
 {
-	if (!in || !out || !len) {
-		ERR("NULL argument");
-		return WIRE_ERR_INVAL;
-	}
+	assert(in && out && len);
 	switch (in->kind) {
 	case REPLY_STATUS:
 	case REPLY_CHUNK_EXISTS:

@@ -180,7 +180,7 @@ enum wire_cmd {
  */
 enum wire_err {
 	WIRE_OK = 0,
-	WIRE_ERR_INVAL = -1,		/* NULL argument, or a struct that cannot be encoded */
+	WIRE_ERR_INVAL = -1,		/* a struct that cannot be encoded */
 	WIRE_ERR_UNKNOWN_CMD = -2,	/* cmd_type not in the 2.13.9 enum */
 	WIRE_ERR_UNSUPPORTED_CMD = -3,	/* kernel-only or deprecated command */
 	WIRE_ERR_UNTERMINATED = -4,	/* string field without NUL inside the field */
@@ -289,7 +289,7 @@ int wire_decode_close_chunk_reply(const uint8_t *in, size_t len, struct reply_cl
  * STC(code, key, stream_count), the close-chunk header and path, the bare
  * i32 (pending: 1 / 0) or the bare u64 (count).  Fills out (room for
  * WIRE_REPLY_MAX bytes) and stores the size in *len.  Returns 0, or
- * WIRE_ERR_INVAL (logged) for a NULL argument or path, an unknown kind, or
+ * WIRE_ERR_INVAL (logged) for a NULL path, an unknown kind, or
  * a path the session daemon would refuse.
  */
 int wire_encode_reply(const struct reply *in, uint8_t out[WIRE_REPLY_MAX], size_t *len);
