@@ -3,7 +3,12 @@
  * channel.c - channel objects, the RCU channel table and the hand-off of
  * private streams (see channel.h).  Table changes and frees run on the cmd
  * loop; references are taken and dropped on any loop.
+ *
+ * Keys and attributes come from the session daemon and are checked by the
+ * handlers (cmd_channel.c); reference counting is ours alone, so a count
+ * going below zero or rising from zero is a bug and is asserted.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +45,7 @@ static int key_match(struct cds_lfht_node *node, const void *key)
 /* See channel.h. */
 int channel_table_create(struct consumer *c, void (*freed)(struct consumer *c))
 {
+	assert(c && freed);
 	CDS_INIT_LIST_HEAD(&c->channels.unlinked);
 	c->channels.freed = freed;
 	c->channels.ht = cds_lfht_new(CHANNEL_BUCKETS, CHANNEL_BUCKETS, CHANNEL_BUCKETS, 0, NULL);
@@ -78,8 +84,10 @@ void channel_table_destroy(struct consumer *c)
 /* See channel.h. */
 struct channel *channel_alloc(struct consumer *c, const struct cmd_ask_channel *a)
 {
-	struct channel *ch = calloc(1, sizeof(*ch));
+	struct channel *ch;
 
+	assert(c && a);
+	ch = calloc(1, sizeof(*ch));
 	if (!ch)
 		return NULL;
 	cds_lfht_node_init(&ch->node);
@@ -149,6 +157,8 @@ int channel_publish(struct channel *ch)
 	struct cds_lfht_node *n;
 	struct channel *old;
 
+	/* Published once, by ASK_CHANNEL, with the creator's reference. */
+	assert(!ch->in_table && !ch->unlinked && uatomic_read(&ch->refcount) > 0);
 	rcu_read_lock();
 	n = cds_lfht_add_unique(ch->c->channels.ht, key_hash(ch->key), key_match, &ch->key,
 				&ch->node);
@@ -221,7 +231,11 @@ unsigned long channel_count(struct consumer *c)
 /* See channel.h. */
 void channel_get(struct channel *ch)
 {
-	uatomic_inc(&ch->refcount);
+	/* From 0 would revive a channel whose free is queued: use channel_tryget. */
+	long now = uatomic_add_return(&ch->refcount, 1);
+
+	assert(now > 1);
+	(void)now;
 }
 
 /* See channel.h. */
@@ -248,7 +262,11 @@ static void channel_free_cb(void *arg)
 /* See channel.h. */
 void channel_put(struct channel *ch)
 {
-	if (uatomic_sub_return(&ch->refcount, 1) != 0)
+	long left = uatomic_sub_return(&ch->refcount, 1);
+
+	/* Below zero: a put without its get; the free was already queued. */
+	assert(left >= 0);
+	if (left != 0)
 		return;
 	if (loop_post(ch->c->env.cmd_loop, "channel free", channel_free_cb, ch))
 		ERR("cannot schedule the free of channel %" PRIu64 "; freed at destroy", ch->key);
@@ -282,6 +300,8 @@ void channel_free_now(struct channel *ch)
 {
 	struct consumer *c = ch->c;
 
+	/* Only the last reference frees: the creator's (1) or the queued free (0). */
+	assert(uatomic_read(&ch->refcount) <= 1);
 	channel_destroy(ch);
 	c->channels.freed(c);
 }

@@ -29,6 +29,7 @@
 #include "loop.h"
 #include "mdcache.h"
 #include "rb.h"
+#include "stream_drain.h"
 #include "xop.h"
 
 struct consumer;
@@ -79,9 +80,7 @@ struct channel {
 	/* data loop */
 	struct cds_list_head data_streams; /* dispatched and alive (stream.chan_node) */
 	struct loop_source *monitor_timer;
-	uint64_t dead_discarded;           /* totals of streams already gone */
-	uint64_t dead_lost;
-	uint64_t dead_bytes;
+	struct stream_stats gone;          /* counters of streams already gone (stream_leave) */
 	bool released;                     /* hang-up seen: streams dispatched later close their wakeup fd */
 
 	/* metadata loop */

@@ -2,8 +2,14 @@
 /*
  * cmd_channel.c - ASK_CHANNEL_CREATION, GET_CHANNEL, DESTROY_CHANNEL and the
  * channel hang-up watch (spec §3.5-3.7, §5.1), cmd loop.  GET_CHANNEL hands
- * the streams to the data loop (data_stream.c).
+ * the streams to the data loop (data_stream.c).  Owns no state of its own:
+ * the channel table and the channels are channel.c's.
+ *
+ * Every command field is the session daemon's and gets an error reply when
+ * it names nothing usable; what ASK_CHANNEL guarantees to every published
+ * channel (its ring buffer) is asserted.
  */
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,7 +40,9 @@ static int create_streams(struct channel *ch, struct chunk *chunk, uint32_t *cou
 	enum rb_status st;
 	int cpu, ret;
 
+	assert(ch->rbc);
 	*count = 0;
+	/* The session daemon reads an unmonitored metadata channel itself (snapshots). */
 	if (ch->metadata && !ch->monitor)
 		return 0;
 	for (cpu = 0;; cpu++) {
@@ -183,6 +191,7 @@ void cmd_get_channel(struct consumer *c, const struct cmd *cmd)
 		conn_reply(c->conn, REPLY_ST(CONSUMER_CHAN_NOT_FOUND));
 		return;
 	}
+	assert(ch->rbc); /* published only after rb_channel_create() succeeded */
 	if (conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS)))
 		return;
 	/* The object stream goes out on the command socket itself. */
@@ -240,6 +249,7 @@ void cmd_destroy_channel(struct consumer *c, const struct cmd *cmd)
 	if (!ch) {
 		DBG("DESTROY_CHANNEL: unknown key %" PRIu64, cmd->u.channel.key);
 	} else if (!ch->dispatched && uatomic_read(&ch->refcount) == 1) {
+		/* Only the cmd loop's reference: no loop sees it, free it here and now. */
 		channel_free_now(ch);
 	} else if (ch->metadata) {
 		/* As CLOSE_METADATA: without the poll pipe's hang-up the stream never goes. */

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * cmd_chunk.c - CREATE_TRACE_CHUNK, CLOSE_TRACE_CHUNK, TRACE_CHUNK_EXISTS
- * (spec §3.4), cmd loop.
+ * (spec §3.4), cmd loop.  Owns the CREATE_TRACE_CHUNK awaiting its fd
+ * (c->pending_chunk); the chunk registry itself is chunk.c's.
+ *
+ * Ids, credentials and the directory fd are the session daemon's and get
+ * error replies; the fd handed over by conn.c is asserted to be one.
  */
+#include <assert.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,6 +39,7 @@ static void create_chunk_fd(struct consumer *c, int dirfd)
 	struct chunk_ctx x;
 	int ret;
 
+	assert(dirfd >= 0); /* conn.c calls back only with a received descriptor */
 	ret = sink_file_chunk_create(c->env.io, dirfd, cc->creds.value.uid, cc->creds.value.gid,
 				     &sc);
 	if (ret) {
@@ -70,6 +76,7 @@ void cmd_create_trace_chunk(struct consumer *c, const struct cmd *cmd)
 		conn_reply(c->conn, REPLY_ST(CONSUMER_CREATE_TRACE_CHUNK_FAILED));
 		return;
 	}
+	/* Copied: cmd is conn.c's and only valid for this call; the fd comes later. */
 	c->pending_chunk = *cc;
 	if (conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS)))
 		return;

@@ -6,7 +6,14 @@
  * A PUSH_METADATA to a monitored channel replies only once the metadata
  * stream has written the pushed bytes out: the reply waits on a cmd-loop
  * wait that the cache's waiter callback wakes (from the metadata loop).
+ * Owns the pending push (c->pending_push, push_src, push_cache, push_waiter
+ * in consumer_priv.h): one at most, the command socket being paused.
+ *
+ * Keys, offsets and lengths are the session daemon's and are checked; that
+ * a metadata channel has its cache (ASK_CHANNEL creates it or fails) and
+ * that a payload arrives with its bytes are asserted.
  */
+#include <assert.h>
 #include <errno.h>
 #include <unistd.h>
 
@@ -48,6 +55,8 @@ void cmd_setup_metadata(struct consumer *c, const struct cmd *cmd)
 		conn_reply(c->conn, REPLY_ST(CONSUMER_ERR_UST_CHAN_NOT_FOUND));
 		return;
 	}
+	assert(ch->cache);
+	/* Unmonitored: the session daemon reads it; dispatched: a repeated SETUP is benign. */
 	if (!ch->monitor || ch->dispatched) {
 		conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 		return;
@@ -162,6 +171,7 @@ static void push_bytes(struct consumer *c, uint8_t *buf, size_t len)
 	enum mdcache_write_result wr;
 	int ret;
 
+	assert(buf && len == p->len); /* conn_expect_bytes() was asked for p->len > 0 */
 	if (!ch || !ch->cache) {
 		/* Closed while the bytes were on their way. */
 		conn_reply(c->conn, REPLY_ST(CONSUMER_CHANNEL_FAIL));
@@ -189,6 +199,7 @@ static void push_bytes(struct consumer *c, uint8_t *buf, size_t len)
 		conn_reply(c->conn, REPLY_ST(CONSUMER_ERROR_METADATA));
 		return;
 	}
+	/* Paused before the wait: its callback may resume the socket at once. */
 	conn_pause(c->conn);
 	c->push_waiter = (struct mdcache_waiter)MDCACHE_WAITER_INIT;
 	c->push_cache = ch->cache;
@@ -236,7 +247,9 @@ void cmd_push_metadata(struct consumer *c, const struct cmd *cmd)
 		conn_reply(c->conn, REPLY_ST(CONSUMER_CHANNEL_FAIL));
 		return;
 	}
+	assert(ch->cache);
 	if (p->len == 0) {
+		/* No payload follows: a version bump only (or nothing), answered at once. */
 		ret = mdcache_write(ch->cache, p->target_offset, 0, p->version, NULL, NULL);
 		if (ret == 0)
 			metadata_wake_stream(ch);

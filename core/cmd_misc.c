@@ -6,7 +6,12 @@
  * Streaming to lttng-relayd is not supported yet: ADD_RELAYD_SOCKET takes
  * the socket (so the session daemon stays in step) and fails with FATAL;
  * DESTROY_RELAYD answers RELAYD_FAIL (no such pair).
+ * Owns c->init_done, c->sessiond_uuid and c->monitor_fd (read by the
+ * monitor timers on the data loop, hence uatomic).  A repeated command is
+ * the peer's and answers ALREADY_SET; a descriptor callback without a
+ * descriptor would be conn.c's bug and is asserted.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -37,6 +42,7 @@ static void monitor_pipe_fd(struct consumer *c, int fd)
 {
 	int fl;
 
+	assert(fd >= 0); /* conn.c calls back only with a received descriptor */
 	if (uatomic_read(&c->monitor_fd) >= 0) {
 		WARN("SET_CHANNEL_MONITOR_PIPE received twice");
 		close(fd);
@@ -62,6 +68,8 @@ void cmd_set_monitor_pipe(struct consumer *c, const struct cmd *cmd)
 /* The relayd socket arrived: close it and refuse. */
 static void relayd_fd(struct consumer *c, int fd)
 {
+	assert(fd >= 0);
+	/* Taken, not refused on the wire: the session daemon sends it after our ack. */
 	close(fd);
 	ERR("streaming to lttng-relayd is not supported yet");
 	conn_reply(c->conn, REPLY_ST(CONSUMER_FATAL));

@@ -333,12 +333,9 @@ static void done_stats(struct xop *x)
 static void stats_data(void *arg)
 {
 	struct stats_op *op = xop_of(arg, struct stats_op);
-	struct channel *ch = op->ch;
-	struct stream *s;
+	struct stream_stats total = channel_stats_total(op->ch);
 
-	op->total = op->lost ? ch->dead_lost : ch->dead_discarded;
-	cds_list_for_each_entry(s, &ch->data_streams, chan_node)
-		op->total += op->lost ? s->stats.lost_packets : s->stats.discarded_events;
+	op->total = op->lost ? total.lost_packets : total.discarded_events;
 	xop_complete(&op->x);
 }
 

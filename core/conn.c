@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * conn.c - the command-socket state machine (see conn.h), cmd loop; only
- * the counters are read from other threads.
+ * conn.c - the command-socket state machine (see conn.h): owns the socket,
+ * the message being read and the payload buffer.  Runs on the cmd loop;
+ * only the counters are read from other threads.
+ *
+ * Every byte read is the session daemon's and is checked (bad input gets an
+ * error reply or ends the conversation); a continuation asked for in the
+ * wrong state, or a reply the codec cannot encode, is our own bug and is
+ * asserted.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -51,9 +58,11 @@ static void conn_event(void *arg, int fd, unsigned int events);
 int conn_create(struct loop *loop, int fd, const struct conn_ops *ops, struct consumer *c,
 		struct conn **out)
 {
-	struct conn *conn = calloc(1, sizeof(*conn));
+	struct conn *conn;
 	int ret;
 
+	assert(loop && ops && ops->command && ops->closed && out);
+	conn = calloc(1, sizeof(*conn));
 	if (!conn)
 		return -ENOMEM;
 	conn->loop = loop;
@@ -99,6 +108,11 @@ static void conn_close(struct conn *conn)
 /* See conn.h. */
 void conn_expect_fd(struct conn *conn, conn_fd_fn fn)
 {
+	/*
+	 * Only a handler (or a continuation) may say what comes next: both run
+	 * in READ_MSG.  Anywhere else the item would be read as a message.
+	 */
+	assert(conn->state == CONN_READ_MSG && fn);
 	conn->fd_fn = fn;
 	conn->state = CONN_AWAIT_FD;
 }
@@ -106,6 +120,7 @@ void conn_expect_fd(struct conn *conn, conn_fd_fn fn)
 /* See conn.h.  Returns -ENOMEM when the payload buffer cannot be had. */
 int conn_expect_bytes(struct conn *conn, size_t len, conn_bytes_fn fn)
 {
+	assert(conn->state == CONN_READ_MSG && fn); /* as conn_expect_fd */
 	free(conn->payload);
 	/* At least one byte: malloc(0) may return NULL, which reads as ENOMEM. */
 	conn->payload = malloc(len ? len : 1);
@@ -121,6 +136,8 @@ int conn_expect_bytes(struct conn *conn, size_t len, conn_bytes_fn fn)
 /* See conn.h. */
 void conn_skip_bytes(struct conn *conn, uint64_t len, conn_bytes_fn fn)
 {
+	/* len 0 would wait for a read of nothing that never comes. */
+	assert(conn->state == CONN_READ_MSG && fn && len > 0);
 	free(conn->payload);
 	conn->payload = NULL;
 	conn->skip_left = len;
@@ -169,11 +186,13 @@ int conn_reply(struct conn *conn, const struct reply *r)
 	size_t len;
 	int ret;
 
+	assert(r);
 	/* TRACE_CHUNK_EXISTS answers with its code; a non-zero one is no error. */
 	if (r->code != 0 && r->kind != REPLY_CHUNK_EXISTS)
 		uatomic_inc(&conn->errors);
-	if (wire_encode_reply(r, conn->reply, &len))
-		return -EINVAL;
+	/* Every reply is built by a handler, none from peer bytes: it encodes. */
+	ret = wire_encode_reply(r, conn->reply, &len);
+	assert(ret == 0 && "handler built an unencodable reply");
 	ret = fdpass_send_all(conn->fd, conn->reply, len);
 	if (ret)
 		PERROR_NUM(-ret, "reply to the session daemon");
@@ -203,6 +222,7 @@ static void conn_dispatch(struct conn *conn)
 	conn->have = 0;
 	uatomic_inc(&conn->commands);
 	ret = wire_decode(conn->msg, &conn->cmd);
+	/* An unknown type decodes fine; only the dispatcher knows it has no handler. */
 	if (ret || !conn->ops->command(conn->c, &conn->cmd)) {
 		wire_decode_error_reply(conn->msg, ret ? ret : WIRE_ERR_UNKNOWN_CMD, &r);
 		conn_reply(conn, &r);
@@ -234,6 +254,7 @@ static void conn_event(void *arg, int fd, unsigned int events)
 		/* The fd message is one byte plus SCM_RIGHTS: it is read whole or not at all. */
 		n = fdpass_recv_fds(fd, &rfd, 1);
 		if (n == 1) {
+			/* Back to READ_MSG first: fd_fn may expect something else. */
 			conn->state = CONN_READ_MSG;
 			conn->fd_fn(conn->c, rfd);
 			return;

@@ -133,14 +133,32 @@ static void drain_wakeups(int fd)
 		;
 }
 
+/* Add the running totals of `st` to those of `sum`. */
+static void stream_stats_add(struct stream_stats *sum, const struct stream_stats *st)
+{
+	sum->packets += st->packets;
+	sum->bytes += st->bytes;
+	sum->discarded_events += st->discarded_events;
+	sum->lost_packets += st->lost_packets;
+}
+
+/* See data_stream.h. */
+struct stream_stats channel_stats_total(const struct channel *ch)
+{
+	struct stream_stats sum = ch->gone;
+	struct stream *s;
+
+	cds_list_for_each_entry(s, &ch->data_streams, chan_node)
+		stream_stats_add(&sum, &s->stats);
+	return sum;
+}
+
 /* Unlink and free a dispatched stream; its totals stay with the channel (data loop). */
 static void stream_leave(struct stream *s)
 {
 	struct channel *ch = s->chan;
 
-	ch->dead_discarded += s->stats.discarded_events;
-	ch->dead_lost += s->stats.lost_packets;
-	ch->dead_bytes += s->stats.bytes;
+	stream_stats_add(&ch->gone, &s->stats);
 	cds_list_del(&s->node);
 	cds_list_del(&s->chan_node);
 	if (cds_list_empty(&ch->data_streams))

@@ -6,6 +6,8 @@
 #ifndef SLUICE_CORE_DATA_STREAM_H
 #define SLUICE_CORE_DATA_STREAM_H
 
+#include "stream_drain.h"
+
 struct channel;
 struct consumer;
 struct stream;
@@ -17,6 +19,11 @@ struct stream;
 void data_streams_dispatch_cb(void *arg);
 /* Data loop: consume what a stream holds, honouring a pending rotation.  0 / -errno. */
 int data_stream_consume(struct stream *s);
+/*
+ * Data loop: the running totals of data channel ch, streams gone plus
+ * streams alive (last_seq, pending_* and the like are left zero).
+ */
+struct stream_stats channel_stats_total(const struct channel *ch);
 /*
  * Cmd loop: everyone released data channel ch (hang-up, DESTROY_CHANNEL,
  * or quit when our wakeup fd copy could not be closed): its streams are

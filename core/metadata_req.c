@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * metadata_req.c - metadata requests on the metadata socket (see
- * metadata_req.h), cmd loop.
+ * metadata_req.h): owns that socket, the request queue and the answer being
+ * read.  Runs on the cmd loop; only mreq_cache_cb runs on the metadata
+ * loop, and it only wakes the cmd loop.
+ *
+ * The answers are the session daemon's and are checked (a bad one kills
+ * the requester, every request then fails); the callers' arguments and the
+ * state machine's own invariants are asserted.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +62,10 @@ static void mreq_next(struct metadata_req *m);
 int metadata_req_create(struct consumer *c, int fd, void (*finished)(struct consumer *c),
 			struct metadata_req **out)
 {
-	struct metadata_req *m = calloc(1, sizeof(*m));
+	struct metadata_req *m;
 
+	assert(c && finished && out);
+	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	m->c = c;
@@ -116,6 +125,7 @@ static void mreq_finish(struct metadata_req *m, int32_t code)
 	}
 	free(m->payload);
 	m->payload = NULL;
+	/* A flush wake that cancel_all could not take back arrives to an empty queue. */
 	if (cds_list_empty(&m->queue))
 		return;
 	r = cds_list_first_entry(&m->queue, struct mreq, node);
@@ -143,8 +153,11 @@ static void mreq_send_status(struct metadata_req *m, int32_t code)
 {
 	uint8_t b[WIRE_REPLY_MAX];
 	size_t len;
+	int ret;
 
-	if (wire_encode_reply(REPLY_ST(code), b, &len) || fdpass_send_all(m->fd, b, len))
+	ret = wire_encode_reply(REPLY_ST(code), b, &len);
+	assert(ret == 0); /* a status always encodes */
+	if (fdpass_send_all(m->fd, b, len))
 		m->state = MREQ_DEAD;
 }
 
@@ -192,8 +205,10 @@ static void mreq_next(struct metadata_req *m)
 int metadata_req_submit(struct metadata_req *m, uint64_t key, bool wait_flush,
 			metadata_req_fn fn, void *arg)
 {
-	struct mreq *r = calloc(1, sizeof(*r));
+	struct mreq *r;
 
+	assert(m && fn);
+	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->key = key;
@@ -358,6 +373,7 @@ static void mreq_handle_msg(struct metadata_req *m)
 		mreq_finish(m, 0);
 		return;
 	}
+	/* The ack above already went out: without memory the socket is out of step. */
 	m->payload = malloc(m->need);
 	if (!m->payload) {
 		mreq_die(m);
@@ -373,6 +389,9 @@ static void mreq_event(void *arg, int fd, unsigned int events)
 	ssize_t n;
 
 	(void)events;
+	/* Reading is for the head request: mreq_next watches only with one queued. */
+	assert(!(m->state == MREQ_READ_MSG || m->state == MREQ_READ_BYTES) ||
+	       !cds_list_empty(&m->queue));
 	if (m->state == MREQ_READ_MSG)
 		n = recv(fd, m->msg + m->have, WIRE_MSG_SIZE - m->have, MSG_DONTWAIT);
 	else if (m->state == MREQ_READ_BYTES)

@@ -42,7 +42,7 @@ struct stream {
 
 	struct chunk *chunk;               /* chunk of `out` (ref) or NULL */
 	struct sink_stream *out;
-	struct stream_drain_stats stats;
+	struct stream_stats stats;
 	bool quiescent;
 	bool opened_in_chunk;              /* a packet was opened in the current chunk */
 	uint64_t acct_packets;             /* sink stats of `out` already in st_packets */

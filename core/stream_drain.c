@@ -43,7 +43,7 @@ static const struct {
 
 /* One drain call: the stream's statistics and the packets written so far. */
 struct drain_ctx {
-	struct stream_drain_stats *st;
+	struct stream_stats *st;
 	unsigned int written;
 };
 
@@ -77,7 +77,7 @@ static int data_describe(void *arg, struct rb_stream *s, struct subbuf *sb)
  */
 static bool data_written_before(void *arg, const struct subbuf *sb)
 {
-	struct stream_drain_stats *st = ((struct drain_ctx *)arg)->st;
+	struct stream_stats *st = ((struct drain_ctx *)arg)->st;
 
 	if (st->pending_put && sb->idx.packet_seq_num == st->pending_seq &&
 	    sb->idx.timestamp_begin == st->pending_ts_begin)
@@ -90,7 +90,7 @@ static bool data_written_before(void *arg, const struct subbuf *sb)
 static void data_written(void *arg, struct rb_stream *s, const struct subbuf *sb)
 {
 	struct drain_ctx *ctx = arg;
-	struct stream_drain_stats *st = ctx->st;
+	struct stream_stats *st = ctx->st;
 	uint64_t seq = sb->idx.packet_seq_num;
 
 	ctx->written++;
@@ -115,7 +115,7 @@ static void data_written(void *arg, struct rb_stream *s, const struct subbuf *sb
 /* subbuf_kind.put_done: remember a written packet left in the ring. */
 static void data_put_done(void *arg, const struct subbuf *sb, bool in_ring)
 {
-	struct stream_drain_stats *st = ((struct drain_ctx *)arg)->st;
+	struct stream_stats *st = ((struct drain_ctx *)arg)->st;
 
 	st->pending_put = in_ring;
 	st->pending_seq = sb->idx.packet_seq_num;
@@ -130,7 +130,7 @@ static const struct subbuf_kind data_kind = {
 	.put_done = data_put_done,
 };
 
-int stream_drain(struct rb_stream *s, struct sink_stream *out, struct stream_drain_stats *st,
+int stream_drain(struct rb_stream *s, struct sink_stream *out, struct stream_stats *st,
 		 unsigned int max_packets)
 {
 	struct drain_ctx ctx = { .st = st };
@@ -150,7 +150,7 @@ int stream_drain(struct rb_stream *s, struct sink_stream *out, struct stream_dra
 }
 
 int stream_final_flush_and_drain(struct rb_stream *s, struct sink_stream *out,
-				 struct stream_drain_stats *st, bool *quiescent)
+				 struct stream_stats *st, bool *quiescent)
 {
 	bool flush_failed = false;
 	int ret;

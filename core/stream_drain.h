@@ -26,8 +26,12 @@
 #include "rb.h"
 #include "sink.h"
 
-/* Per-stream read statistics; zero-initialise before the first drain. */
-struct stream_drain_stats {
+/*
+ * The counters of one stream, kept only here (struct stream.stats); a
+ * channel adds those of its gone streams to its own (channel.gone).
+ * Zero-initialise before the first drain.
+ */
+struct stream_stats {
 	uint64_t packets;           /* packets written to the output */
 	uint64_t bytes;             /* their padded bytes */
 	uint64_t discarded_events;  /* sum of increases of the packet counter */
@@ -55,7 +59,7 @@ struct stream_drain_stats {
  * error are counted in *st.  Never returns with a sub-buffer held unless the
  * seam refused every release (logged).
  */
-int stream_drain(struct rb_stream *s, struct sink_stream *out, struct stream_drain_stats *st,
+int stream_drain(struct rb_stream *s, struct sink_stream *out, struct stream_stats *st,
 		 unsigned int max_packets);
 
 /*
@@ -67,6 +71,6 @@ int stream_drain(struct rb_stream *s, struct sink_stream *out, struct stream_dra
  * stream_drain() returns.
  */
 int stream_final_flush_and_drain(struct rb_stream *s, struct sink_stream *out,
-				 struct stream_drain_stats *st, bool *quiescent);
+				 struct stream_stats *st, bool *quiescent);
 
 #endif /* SLUICE_CORE_STREAM_DRAIN_H */

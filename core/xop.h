@@ -15,6 +15,7 @@
 #ifndef SLUICE_CORE_XOP_H
 #define SLUICE_CORE_XOP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <urcu/compiler.h>
@@ -34,6 +35,7 @@ struct xop {
 	struct loop_source *wait;          /* cmd-loop wait that xop_complete() wakes */
 	xop_fn done;                       /* cmd loop, once completed; the op is freed after */
 	xop_fn release;                    /* optional, at the free: drop what the op still holds */
+	bool completed;                    /* owner loop: xop_complete() ran (it runs once) */
 };
 
 /* The operation of `type` (header member `x`) that a header pointer belongs to. */

@@ -46,7 +46,7 @@ struct fx {
 	struct sink_mem_fs *fs;
 	struct sink_chunk *chunk;
 	struct sink_stream *out;
-	struct stream_drain_stats st;
+	struct stream_stats st;
 	uint8_t ring[SUBBUF * NUM_SUBBUF];   /* copy of the ring before a drain */
 	int fds_before;
 };
