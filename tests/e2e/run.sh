@@ -29,11 +29,18 @@ CONSUMERD=$bin_dir/$(basename "$CONSUMERD")
 E2E_BIN=$bin_dir
 E2E_APP=$bin_dir/$(basename "$E2E_APP")
 
+# The test user's objects in /dev/shm, sorted.
+shm_objects() {
+	find /dev/shm -maxdepth 1 -user "$E2E_USER" ! -name 'lttng-ust-wait-*' 2>/dev/null | sort
+}
+shm_before=$bin_dir/shm.before shm_after=$bin_dir/shm.after
+
 passed=0 failed=0
 for s in "${E2E_SCENARIOS[@]}"; do
 	start=$(date +%s%N)
 	log_file=$(mktemp /tmp/sluice-e2e-log.XXXXXX)
 	E2E_HUNG=
+	shm_objects >"$shm_before"
 	if ! e2e_start "$CONSUMERD"; then
 		echo "e2e: $s: FAILED (session daemon did not start: $(cat "$E2E_DIR/sessiond.log"))"
 		failed=$((failed + 1))
@@ -48,12 +55,16 @@ for s in "${E2E_SCENARIOS[@]}"; do
 	[ -n "$E2E_HUNG" ] && rc=1 && log="$log
   FAIL: a daemon had to be killed at cleanup"
 	# Shared memory is unlinked at creation: nothing may be left once the daemons are gone
-	# (lttng-ust-wait-* is the apps' registration area, liblttng-ust keeps it by design).
-	shm_left=$(find /dev/shm -maxdepth 1 -user "$E2E_USER" ! -name 'lttng-ust-wait-*' 2>/dev/null |
-		wc -l)
-	[ "$shm_left" -ne 0 ] && rc=1 && log="$log
-  FAIL: $shm_left shared-memory objects left in /dev/shm" &&
-		find /dev/shm -maxdepth 1 -user "$E2E_USER" ! -name 'lttng-ust-wait-*' -delete 2>/dev/null
+	# (lttng-ust-wait-* is the apps' registration area, liblttng-ust keeps it by design).  Only
+	# objects that appeared during this scenario count: others are not ours to judge or delete.
+	shm_objects >"$shm_after"
+	shm_new=$(comm -13 "$shm_before" "$shm_after")
+	if [ -n "$shm_new" ]; then
+		rc=1
+		log="$log
+  FAIL: $(printf '%s\n' "$shm_new" | wc -l) shared-memory objects left in /dev/shm: $(printf '%s ' $shm_new)"
+		printf '%s\n' "$shm_new" | xargs -r rm -rf --
+	fi
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))
 	secs=$((ms / 1000)).$(( (ms % 1000) / 100 ))
 	if [ $rc -eq 0 ]; then
