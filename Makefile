@@ -85,6 +85,7 @@ help:
 	@echo "make coverage   line coverage of core/ and adapters/sim/ (gate: $(COVERAGE_MIN)%)"
 	@echo "make install    install (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))"
 	@echo "make deb        build $(DEB)"
+	@echo "make bench      stock lttng-consumerd vs sluice-consumerd on this machine"
 	@echo "make clean      remove $(B)/"
 
 # Missing packages: install them when root, otherwise say the one command to run.

@@ -8,9 +8,10 @@ quiet=
 [ "${1:-}" = --quiet ] && quiet=1
 
 # lttng-tools also brings lttng-crash and lttng-relayd; dpkg-dev and lintian build and check
-# the Debian package (make deb); groff-base checks the man page.
+# the Debian package (make deb); groff-base checks the man page; gnuplot-nox draws the
+# charts of make bench.
 PKGS=(build-essential pkg-config lttng-tools liblttng-ust-dev liburcu-dev libcmocka-dev
-      valgrind lcov babeltrace2 procps dpkg-dev lintian groff-base)
+      valgrind lcov babeltrace2 procps dpkg-dev lintian groff-base gnuplot-nox)
 
 missing=()
 for p in "${PKGS[@]}"; do
