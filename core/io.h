@@ -2,8 +2,9 @@
 /*
  * io.h - the file-system syscall seam under the output sinks.
  *
- * The local-file sink never calls open/write/ftruncate directly: it goes
- * through a `struct io`, i.e. a const ops table plus a context pointer.
+ * The local-file sink never calls open/write/ftruncate directly, nor the
+ * relay output send/recv: they go through a `struct io`, i.e. a const ops
+ * table plus a context pointer.
  * Three backends exist:
  *   - io_posix (adapters/posix/io_posix.h): the real syscalls, used by the
  *     daemon;
@@ -58,6 +59,18 @@ struct io_ops {
 	int (*unlinkat)(const struct io *io, int dirfd, const char *path, int flags);
 	/* fstat(2): 0 or -errno. */
 	int (*fstat)(const struct io *io, int fd, struct stat *st);
+	/*
+	 * send(2) on a connected stream socket (the relay daemon's), never
+	 * raising SIGPIPE: bytes sent (may be fewer than len) or -errno.  A
+	 * peer that takes nothing for the backend's socket timeout gives
+	 * -ETIMEDOUT, so a stalled relay cannot hold a loop for longer.
+	 */
+	ssize_t (*send)(const struct io *io, int fd, const void *buf, size_t len);
+	/*
+	 * recv(2) on the same sockets: bytes received (may be fewer than len,
+	 * 0 when the peer closed) or -errno; -ETIMEDOUT as for send.
+	 */
+	ssize_t (*recv)(const struct io *io, int fd, void *buf, size_t len);
 };
 
 /* A backend instance: its ops and private context (NULL for posix). */
@@ -85,5 +98,9 @@ static inline int io_unlinkat(const struct io *io, int dirfd, const char *path, 
 { return io->ops->unlinkat(io, dirfd, path, flags); }
 static inline int io_fstat(const struct io *io, int fd, struct stat *st)
 { return io->ops->fstat(io, fd, st); }
+static inline ssize_t io_send(const struct io *io, int fd, const void *buf, size_t len)
+{ return io->ops->send(io, fd, buf, len); }
+static inline ssize_t io_recv(const struct io *io, int fd, void *buf, size_t len)
+{ return io->ops->recv(io, fd, buf, len); }
 
 #endif /* SLUICE_CORE_IO_H */

@@ -23,7 +23,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <poll.h>
 #include <sys/fsuid.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* Saved file-system ids of the calling thread while we act as someone else. */
@@ -184,6 +186,60 @@ static int posix_fstat(const struct io *io, int fd, struct stat *st)
 	return fstat(fd, st) < 0 ? -errno : 0;
 }
 
+/*
+ * Wait until `fd` is ready for `events`, at most IO_POSIX_SOCKET_TIMEOUT_MS.
+ * 0 ready (or in error: the next call reports it), -ETIMEDOUT, -errno.
+ */
+static int socket_wait(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int n = poll(&p, 1, IO_POSIX_SOCKET_TIMEOUT_MS);
+
+	if (n < 0)
+		return -errno;
+	return n == 0 ? -ETIMEDOUT : 0;
+}
+
+/*
+ * send(2) without SIGPIPE.  The socket may be blocking (as the session
+ * daemon hands it over): MSG_DONTWAIT plus a bounded poll keeps a stalled
+ * peer from holding the caller's loop for more than the timeout.
+ */
+static ssize_t posix_send(const struct io *io, int fd, const void *buf, size_t len)
+{
+	(void)io;
+	for (;;) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		int ret;
+
+		if (n >= 0)
+			return n;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		ret = socket_wait(fd, POLLOUT);
+		if (ret < 0)
+			return ret;
+	}
+}
+
+/* recv(2), bounded like posix_send. */
+static ssize_t posix_recv(const struct io *io, int fd, void *buf, size_t len)
+{
+	(void)io;
+	for (;;) {
+		ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
+		int ret;
+
+		if (n >= 0)
+			return n;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		ret = socket_wait(fd, POLLIN);
+		if (ret < 0)
+			return ret;
+	}
+}
+
 const struct io_ops io_posix_ops = {
 	.name = "posix",
 	.openat = posix_openat,
@@ -195,6 +251,8 @@ const struct io_ops io_posix_ops = {
 	.close = posix_close,
 	.unlinkat = posix_unlinkat,
 	.fstat = posix_fstat,
+	.send = posix_send,
+	.recv = posix_recv,
 };
 
 const struct io io_posix = {

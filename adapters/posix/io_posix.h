@@ -13,6 +13,12 @@
 
 #include "io.h"
 
+/*
+ * How long send/recv on a relay socket wait without progress before giving
+ * -ETIMEDOUT: the longest a stalled relay daemon can hold one loop.
+ */
+#define IO_POSIX_SOCKET_TIMEOUT_MS 10000
+
 /* The ops table, for tests that copy it and override one call. */
 extern const struct io_ops io_posix_ops;
 /* The backend instance to hand to a sink or an adapter. */

@@ -53,6 +53,8 @@ static const char *const op_names[SIM_OP_COUNT] = {
 	[SIM_IO_CLOSE] = "close",
 	[SIM_IO_UNLINKAT] = "unlinkat",
 	[SIM_IO_FSTAT] = "fstat",
+	[SIM_IO_SEND] = "send",
+	[SIM_IO_RECV] = "recv",
 };
 
 static const char *const kind_names[] = { [SIM_KIND_RB] = "rb", [SIM_KIND_IO] = "io" };
@@ -70,7 +72,8 @@ static const struct {
 	int err;
 } io_errs[] = {
 	{ "ENOSPC", ENOSPC }, { "EIO", EIO }, { "EINTR", EINTR }, { "EACCES", EACCES },
-	{ "EAGAIN", EAGAIN }, { "short", SIM_FAULT_SHORT },
+	{ "EAGAIN", EAGAIN }, { "ECONNRESET", ECONNRESET }, { "EPIPE", EPIPE },
+	{ "ETIMEDOUT", ETIMEDOUT }, { "short", SIM_FAULT_SHORT },
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -108,12 +111,13 @@ int sim_op_from_name(enum sim_op_kind kind, const char *name)
 	return -1;
 }
 
-/* Can a fault of `op` return `err`?  Short writes exist for write and pwrite only. */
+/* Can a fault of `op` return `err`?  Short transfers exist for write, pwrite, send and recv. */
 static bool err_valid(enum sim_op op, int err)
 {
 	if (sim_op_kind(op) == SIM_KIND_RB)
 		return err > RB_OK && err <= RB_ERROR;
-	return err > 0 || (err == SIM_FAULT_SHORT && (op == SIM_IO_WRITE || op == SIM_IO_PWRITE));
+	return err > 0 || (err == SIM_FAULT_SHORT && (op == SIM_IO_WRITE || op == SIM_IO_PWRITE ||
+					      op == SIM_IO_SEND || op == SIM_IO_RECV));
 }
 
 const char *sim_fault_err_name(enum sim_op op, int err)

@@ -83,10 +83,12 @@ enum sim_op {
 	SIM_IO_CLOSE,
 	SIM_IO_UNLINKAT,
 	SIM_IO_FSTAT,
+	SIM_IO_SEND,         /* relay sockets */
+	SIM_IO_RECV,
 	SIM_OP_COUNT
 };
 
-/* `err` of a write / pwrite fault that shortens the call instead of failing it. */
+/* `err` of a write / pwrite / send / recv fault that shortens the call instead of failing it. */
 #define SIM_FAULT_SHORT (-1)
 /* Faults armed at the same time, at most. */
 #define SIM_FAULT_MAX 16

@@ -104,6 +104,30 @@ static int shim_fstat(const struct io *io, int fd, struct stat *st)
 	return err ? -err : io_fstat(s->inner, fd, st);
 }
 
+static ssize_t shim_send(const struct io *io, int fd, const void *buf, size_t len)
+{
+	struct sim_io *s = shim_of(io);
+	int err = sim_fault_check(s->faults, SIM_IO_SEND);
+
+	if (err == SIM_FAULT_SHORT)
+		len = short_len(len);
+	else if (err)
+		return -err;
+	return io_send(s->inner, fd, buf, len);
+}
+
+static ssize_t shim_recv(const struct io *io, int fd, void *buf, size_t len)
+{
+	struct sim_io *s = shim_of(io);
+	int err = sim_fault_check(s->faults, SIM_IO_RECV);
+
+	if (err == SIM_FAULT_SHORT)
+		len = short_len(len);
+	else if (err)
+		return -err;
+	return io_recv(s->inner, fd, buf, len);
+}
+
 static const struct io_ops sim_io_ops = {
 	.name = "sim",
 	.openat = shim_openat,
@@ -115,6 +139,8 @@ static const struct io_ops sim_io_ops = {
 	.close = shim_close,
 	.unlinkat = shim_unlinkat,
 	.fstat = shim_fstat,
+	.send = shim_send,
+	.recv = shim_recv,
 };
 
 void sim_io_init(struct sim_io *s, const struct io *inner, struct sim_faults *faults)

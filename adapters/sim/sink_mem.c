@@ -545,6 +545,19 @@ static int mem_fstat(const struct io *io, int fd, struct stat *st)
 	return ret;
 }
 
+/* io_ops.send / recv: the in-memory file system holds no sockets. */
+static ssize_t mem_send(const struct io *io, int fd, const void *buf, size_t len)
+{
+	(void)io, (void)fd, (void)buf, (void)len;
+	return -ENOTSOCK;
+}
+
+static ssize_t mem_recv(const struct io *io, int fd, void *buf, size_t len)
+{
+	(void)io, (void)fd, (void)buf, (void)len;
+	return -ENOTSOCK;
+}
+
 static const struct io_ops mem_io_ops = {
 	.name = "mem",
 	.openat = mem_openat,
@@ -556,6 +569,8 @@ static const struct io_ops mem_io_ops = {
 	.close = mem_close,
 	.unlinkat = mem_unlinkat,
 	.fstat = mem_fstat,
+	.send = mem_send,
+	.recv = mem_recv,
 };
 
 int sink_mem_fs_create(struct sink_mem_fs **out)
