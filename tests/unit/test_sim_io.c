@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -155,6 +156,8 @@ static void test_every_call_faultable(void **state)
 	assert_int_equal(io_fdatasync(fx->io, fd), -EIO);
 	assert_int_equal(io_unlinkat(fx->io, AT_FDCWD, "c", 0), -EIO);
 	assert_int_equal(io_fstat(fx->io, fd, &st), -EIO);
+	assert_int_equal(io_send(fx->io, fd, "x", 1), -EIO);
+	assert_int_equal(io_recv(fx->io, fd, &st, 1), -EIO);
 	assert_int_equal(size_of(fx, "c"), 0);
 	assert_int_equal(io_close(fx->io, fd), -EIO);
 	assert_int_equal(sink_mem_fs_open_fds(fx->fs), 0);
@@ -166,6 +169,9 @@ static void test_every_call_faultable(void **state)
 	assert_int_equal(sim_fault_fired(&fx->faults, SIM_KIND_RB), 0);
 	/* Pass-through once disarmed (faults were transient). */
 	assert_int_equal(io_unlinkat(fx->io, AT_FDCWD, "c", 0), 0);
+	/* The in-memory file system has no sockets. */
+	assert_int_equal(io_send(fx->io, 0, "x", 1), -ENOTSOCK);
+	assert_int_equal(io_recv(fx->io, 0, &st, 1), -ENOTSOCK);
 }
 
 /* Over io_posix: every call passes through; the posix backend reports -errno itself. */
@@ -195,6 +201,20 @@ static void test_posix_pass_through(void **state)
 	assert_int_equal(st.st_mode & 07777, 0660);
 	assert_int_equal(io_close(io, fd), 0);
 	assert_int_equal(io_unlinkat(io, dfd, "f", 0), 0);
+	{
+		int sv[2];
+		char got[8];
+
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		assert_int_equal(io_send(io, sv[0], "ping", 4), 4);
+		assert_int_equal(io_recv(io, sv[1], got, sizeof(got)), 4);
+		assert_memory_equal(got, "ping", 4);
+		assert_int_equal(close(sv[1]), 0);
+		/* A closed peer: EOF on recv, EPIPE (and no SIGPIPE) on send. */
+		assert_int_equal(io_recv(&io_posix, sv[0], got, sizeof(got)), 0);
+		assert_int_equal(io_send(&io_posix, sv[0], "x", 1), -EPIPE);
+		assert_int_equal(close(sv[0]), 0);
+	}
 	for (int c = SIM_IO_OPENAT; c < SIM_OP_COUNT; c++)
 		assert_int_equal(faults.op[c].calls, 1);
 	assert_int_equal(sim_fault_fired(&faults, SIM_KIND_IO), 0);
