@@ -344,6 +344,7 @@ static void channel_destroy(struct channel *ch)
 	DBG("channel %" PRIu64 " freed", ch->key);
 	rb_channel_destroy(ch->rbc);
 	mdcache_destroy(ch->cache);
+	relayd_put(ch->relayd);
 	free(ch);
 }
 

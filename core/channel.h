@@ -29,6 +29,7 @@
 #include "loop.h"
 #include "mdcache.h"
 #include "rb.h"
+#include "relayd.h"
 #include "stream_drain.h"
 #include "xop.h"
 
@@ -60,6 +61,7 @@ struct channel {
 	uint32_t switch_timer_us;
 	struct rb_channel *rbc;
 	struct mdcache *cache;             /* metadata channels; internally locked */
+	struct relayd *relayd;             /* streaming: the pair (ref), else NULL */
 
 	long refcount;                     /* uatomic: cmd-loop ref + 1 per dispatched stream */
 

@@ -84,11 +84,6 @@ void cmd_ask_channel(struct consumer *c, const struct cmd *cmd)
 	uint32_t count = 0;
 	int ret;
 
-	if (a->relayd_id.set) {
-		ERR("ASK_CHANNEL %" PRIu64 " for relayd %" PRIu64
-		    ": streaming to lttng-relayd is not supported yet", a->key, a->relayd_id.value);
-		goto fail;
-	}
 	if (a->output != CMD_OUTPUT_MMAP) {
 		ERR("ASK_CHANNEL %" PRIu64 ": only mmap output is supported", a->key);
 		goto fail;
@@ -113,6 +108,14 @@ void cmd_ask_channel(struct consumer *c, const struct cmd *cmd)
 	if (!ch) {
 		ERR("ASK_CHANNEL %" PRIu64 ": out of memory", a->key);
 		goto fail;
+	}
+	if (a->relayd_id.set) {
+		ch->relayd = relayd_get(c->relayds, a->relayd_id.value);
+		if (!ch->relayd) {
+			ERR("ASK_CHANNEL %" PRIu64 ": no relay daemon %" PRIu64, a->key,
+			    a->relayd_id.value);
+			goto fail;
+		}
 	}
 	attr.type = ch->metadata ? RB_CHAN_METADATA : RB_CHAN_PER_CPU;
 	attr.subbuf_size = a->subbuf_size;

@@ -8,6 +8,7 @@
  * error replies; the fd handed over by conn.c is asserted to be one.
  */
 #include <assert.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,6 +16,8 @@
 #include "conn.h"
 #include "consumer_priv.h"
 #include "log.h"
+#include "relayd.h"
+#include "sink_relay.h"
 
 struct chunk_ctx {
 	uint64_t session_id;
@@ -64,15 +67,49 @@ fail:
 	conn_reply(c->conn, REPLY_ST(CONSUMER_CREATE_TRACE_CHUNK_FAILED));
 }
 
-/* CREATE_TRACE_CHUNK: local = ack, dirfd, result; relayd = refused. */
+/* A relay chunk: created on the relay first, then registered here (no fd follows). */
+static void create_relay_chunk(struct consumer *c, const struct cmd_create_chunk *cc)
+{
+	struct relayd *r = relayd_get(c->relayds, cc->relayd_id.value);
+	struct sink_chunk *sc = NULL;
+	struct chunk *chunk = NULL;
+	struct chunk_ctx x;
+	int ret = -ENOENT;
+
+	if (r)
+		ret = relayd_create_chunk(r, cc->chunk_id, cc->creation_ts_s, cc->override_name);
+	if (!ret)
+		ret = sink_relay_chunk_create(r, cc->chunk_id, &sc);
+	if (!ret) {
+		ret = chunk_create(c->chunks, cc->session_id, cc->chunk_id, sc, &chunk);
+		if (ret)
+			sink_chunk_destroy(sc);
+	}
+	relayd_put(r);
+	if (ret) {
+		ERR("trace chunk %" PRIu64 " of session %" PRIu64 " on relay daemon %" PRIu64
+		    ": %s", cc->chunk_id, cc->session_id, cc->relayd_id.value, log_strerror(-ret));
+		conn_reply(c->conn, REPLY_ST(CONSUMER_CREATE_TRACE_CHUNK_FAILED));
+		return;
+	}
+	x.session_id = cc->session_id;
+	x.chunk = chunk;
+	channel_for_each(c, set_session_chunk, &x);
+	conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
+}
+
+/* CREATE_TRACE_CHUNK: local = ack, dirfd, result; relay = one reply. */
 void cmd_create_trace_chunk(struct consumer *c, const struct cmd *cmd)
 {
 	const struct cmd_create_chunk *cc = &cmd->u.create_chunk;
 
-	if (cc->relayd_id.set || !cc->creds.set) {
-		ERR("CREATE_TRACE_CHUNK %" PRIu64 " for relayd %" PRIu64
-		    ": streaming to lttng-relayd is not supported yet", cc->chunk_id,
-		    cc->relayd_id.value);
+	if (cc->relayd_id.set) {
+		create_relay_chunk(c, cc);
+		return;
+	}
+	if (!cc->creds.set) {
+		ERR("CREATE_TRACE_CHUNK %" PRIu64 ": local chunk without credentials",
+		    cc->chunk_id);
 		conn_reply(c->conn, REPLY_ST(CONSUMER_CREATE_TRACE_CHUNK_FAILED));
 		return;
 	}
@@ -92,12 +129,31 @@ static void detach_chunk(struct channel *ch, void *arg)
 		channel_set_chunk(ch, NULL);
 }
 
-/* CLOSE_TRACE_CHUNK reply: the path is "" (local chunks only). */
-static void reply_close(struct consumer *c, int32_t code)
+/* CLOSE_TRACE_CHUNK reply: the relay's path of the chunk, "" for local chunks. */
+static void reply_close(struct consumer *c, int32_t code, const char *path)
 {
-	struct reply r = { .kind = REPLY_CLOSE_CHUNK, .code = code, .u.path = "" };
+	struct reply r = { .kind = REPLY_CLOSE_CHUNK, .code = code, .u.path = path };
 
 	conn_reply(c->conn, &r);
+}
+
+/* The relay half of CLOSE_TRACE_CHUNK: its path goes back to the session daemon. */
+static int32_t close_relay_chunk(struct consumer *c, const struct cmd_close_chunk *cl,
+				 char *path, size_t len)
+{
+	struct relayd *r = relayd_get(c->relayds, cl->relayd_id.value);
+	int ret = -ENOENT;
+
+	if (r)
+		ret = relayd_close_chunk(r, cl->chunk_id, cl->close_ts_s, cl->close_command_set,
+					 (uint32_t)cl->close_command, path, len);
+	relayd_put(r);
+	if (ret) {
+		ERR("CLOSE_TRACE_CHUNK %" PRIu64 " on relay daemon %" PRIu64 ": %s", cl->chunk_id,
+		    cl->relayd_id.value, log_strerror(-ret));
+		return CONSUMER_CLOSE_TRACE_CHUNK_FAILED;
+	}
+	return CONSUMER_SUCCESS;
 }
 
 /*
@@ -111,6 +167,7 @@ void cmd_close_trace_chunk(struct consumer *c, const struct cmd *cmd)
 	const struct cmd_close_chunk *cl = &cmd->u.close_chunk;
 	enum chunk_close_command how = CHUNK_CLOSE_NONE;
 	int32_t code = CONSUMER_SUCCESS;
+	char path[CMD_PATH_MAX] = "";
 	struct chunk_ctx x;
 	int ret;
 
@@ -119,7 +176,7 @@ void cmd_close_trace_chunk(struct consumer *c, const struct cmd *cmd)
 	if (!x.chunk) {
 		ERR("CLOSE_TRACE_CHUNK: unknown chunk %" PRIu64 " of session %" PRIu64,
 		    cl->chunk_id, cl->session_id);
-		reply_close(c, CONSUMER_UNKNOWN_TRACE_CHUNK);
+		reply_close(c, CONSUMER_UNKNOWN_TRACE_CHUNK, "");
 		return;
 	}
 	channel_for_each(c, detach_chunk, &x);
@@ -136,27 +193,34 @@ void cmd_close_trace_chunk(struct consumer *c, const struct cmd *cmd)
 		ERR("CLOSE_TRACE_CHUNK %" PRIu64 ": %s", cl->chunk_id, log_strerror(-ret));
 		code = CONSUMER_CLOSE_TRACE_CHUNK_FAILED;
 	}
-	if (cl->relayd_id.set) {
-		ERR("CLOSE_TRACE_CHUNK for relayd %" PRIu64
-		    ": streaming to lttng-relayd is not supported yet", cl->relayd_id.value);
-		code = CONSUMER_CLOSE_TRACE_CHUNK_FAILED;
-	}
-	reply_close(c, code);
+	if (cl->relayd_id.set && code == CONSUMER_SUCCESS)
+		code = close_relay_chunk(c, cl, path, sizeof(path));
+	reply_close(c, code, path);
 }
 
-/* TRACE_CHUNK_EXISTS: 126 while registered, else 128 (answers, not errors); never 0. */
+/*
+ * TRACE_CHUNK_EXISTS: 126 while registered here; for a relay chunk gone
+ * here, the relay is asked (127 / 128, relay failure 117); else 128.  These
+ * are answers, not errors; never 0.
+ */
 void cmd_trace_chunk_exists(struct consumer *c, const struct cmd *cmd)
 {
 	const struct cmd_chunk_exists *ce = &cmd->u.chunk_exists;
-	struct reply r = { .kind = REPLY_CHUNK_EXISTS };
+	struct reply r = { .kind = REPLY_CHUNK_EXISTS, .code = CONSUMER_UNKNOWN_TRACE_CHUNK };
+	struct relayd *relay;
+	bool exists = false;
 
-	if (ce->relayd_id.set) {
-		ERR("TRACE_CHUNK_EXISTS for relayd %" PRIu64 ": unknown relayd (streaming not supported yet)",
-		    ce->relayd_id.value);
-		conn_reply(c->conn, REPLY_ST(CONSUMER_INVALID_PARAMETERS));
-		return;
+	if (chunk_exists(c->chunks, ce->session_id, ce->chunk_id)) {
+		r.code = CONSUMER_TRACE_CHUNK_EXISTS_LOCAL;
+	} else if (ce->relayd_id.set) {
+		relay = relayd_get(c->relayds, ce->relayd_id.value);
+		if (!relay)
+			r.code = CONSUMER_INVALID_PARAMETERS;
+		else if (relayd_chunk_exists(relay, ce->chunk_id, &exists))
+			r.code = CONSUMER_RELAYD_FAIL;
+		else if (exists)
+			r.code = CONSUMER_TRACE_CHUNK_EXISTS_REMOTE;
+		relayd_put(relay);
 	}
-	r.code = chunk_exists(c->chunks, ce->session_id, ce->chunk_id) ?
-			 CONSUMER_TRACE_CHUNK_EXISTS_LOCAL : CONSUMER_UNKNOWN_TRACE_CHUNK;
 	conn_reply(c->conn, &r);
 }

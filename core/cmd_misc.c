@@ -3,9 +3,9 @@
  * cmd_misc.c - start-up and relayd commands: INIT, SET_CHANNEL_MONITOR_PIPE,
  * ADD_RELAYD_SOCKET, DESTROY_RELAYD (cmd loop).
  *
- * Streaming to lttng-relayd is not supported yet: ADD_RELAYD_SOCKET takes
- * the socket (so the session daemon stays in step) and fails with FATAL;
- * DESTROY_RELAYD answers RELAYD_FAIL (no such pair).
+ * ADD_RELAYD_SOCKET hands one socket of a relay pair to the registry
+ * (core/relayd.h), DESTROY_RELAYD drops the registry's reference on it;
+ * streams and chunks still using the pair keep it open until they go.
  * Owns c->init_done, c->sessiond_uuid and c->monitor_fd (read by the
  * monitor timers on the data loop, hence uatomic).  A repeated command is
  * the peer's and answers ALREADY_SET; a descriptor callback without a
@@ -65,29 +65,36 @@ void cmd_set_monitor_pipe(struct consumer *c, const struct cmd *cmd)
 	conn_expect_fd(c->conn, monitor_pipe_fd);
 }
 
-/* The relayd socket arrived: close it and refuse. */
+/* The relayd socket arrived: the registry takes it (and closes it on error). */
 static void relayd_fd(struct consumer *c, int fd)
 {
-	assert(fd >= 0);
-	/* Taken, not refused on the wire: the session daemon sends it after our ack. */
-	close(fd);
-	ERR("streaming to lttng-relayd is not supported yet");
-	conn_reply(c->conn, REPLY_ST(CONSUMER_FATAL));
+	assert(fd >= 0); /* conn.c calls back only with a received descriptor */
+	if (relayd_add_socket(c->relayds, &c->pending_relayd, fd)) {
+		conn_reply(c->conn, REPLY_ST(CONSUMER_RELAYD_FAIL));
+		return;
+	}
+	conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 }
 
-/* ADD_RELAYD_SOCKET: ack 0, receive and close the fd, final FATAL. */
+/* ADD_RELAYD_SOCKET: ack 0, receive the fd, final status. */
 void cmd_add_relayd_socket(struct consumer *c, const struct cmd *cmd)
 {
-	(void)cmd;
+	/* Copied: cmd is conn.c's and only valid for this call; the fd comes later. */
+	c->pending_relayd = cmd->u.relayd_sock;
 	if (conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS)))
 		return;
 	conn_expect_fd(c->conn, relayd_fd);
 }
 
-/* DESTROY_RELAYD: no pair can exist. */
+/* DESTROY_RELAYD: the pair closes once nothing uses it any more. */
 void cmd_destroy_relayd(struct consumer *c, const struct cmd *cmd)
 {
-	ERR("DESTROY_RELAYD %" PRIu64 ": no such relayd (streaming not supported yet)",
-	    cmd->u.destroy_relayd.relayd_id);
-	conn_reply(c->conn, REPLY_ST(CONSUMER_RELAYD_FAIL));
+	uint64_t id = cmd->u.destroy_relayd.relayd_id;
+
+	if (relayd_remove(c->relayds, id)) {
+		ERR("DESTROY_RELAYD %" PRIu64 ": no such relay daemon", id);
+		conn_reply(c->conn, REPLY_ST(CONSUMER_RELAYD_FAIL));
+		return;
+	}
+	conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 }

@@ -11,12 +11,17 @@
  * operation on one channel holds a reference on it, so the owner loop can
  * walk that channel's own stream list.
  */
+#include <errno.h>
+#include <stdlib.h>
+
 #include "cmd_stream_ops.h"
 #include "conn.h"
 #include "consumer_priv.h"
 #include "data_stream.h"
 #include "log.h"
 #include "metadata_stream.h"
+#include "relayd.h"
+#include "sink_relay.h"
 
 /* FLUSH, CLEAR_QUIESCENT, CLEAR, ROTATE: work on the streams of one channel. */
 struct channel_op {
@@ -244,9 +249,29 @@ static void send_pending(struct consumer *c, bool pending)
 	conn_reply(c->conn, &r);
 }
 
+/*
+ * Cmd loop: nothing is left to send, but has the relay got it all (spec
+ * §3.7)?  A dead or failing pair has nothing in flight that could still
+ * arrive: it does not count.
+ */
+static bool relay_pending(struct consumer *c, uint64_t session_id)
+{
+	struct relayd *r = relayd_get_by_session(c->relayds, session_id);
+	bool pending = false;
+
+	if (r && relayd_data_pending(r, &pending))
+		pending = false;
+	relayd_put(r);
+	return pending;
+}
+
 static void done_pending(struct xop *x)
 {
-	send_pending(x->c, xop_of(x, struct pending_op)->pending);
+	struct pending_op *op = xop_of(x, struct pending_op);
+
+	if (!op->pending)
+		op->pending = relay_pending(x->c, op->session_id);
+	send_pending(x->c, op->pending);
 	conn_resume(x->c->conn);
 }
 
@@ -395,6 +420,44 @@ static void rotate_data_apply(void *arg)
 }
 
 /*
+ * Data loop: tell the relay where each stream's next chunk starts (spec
+ * §3.8), once per channel, the positions just sampled.  A stream moves to
+ * another chunk only when stream_rotate_begin() set its rotate_chunk; a
+ * rotation "to the current chunk" is a rotation to no chunk (destroy).
+ * 0 or -errno.
+ */
+static int relay_rotate_streams(struct channel *ch)
+{
+	struct relayd_rotate_pos *pos;
+	struct chunk *target = NULL;
+	uint64_t target_id = 0;
+	struct stream *s;
+	size_t n = 0;
+	int ret;
+
+	cds_list_for_each_entry(s, &ch->data_streams, chan_node)
+		n++;
+	pos = calloc(n ? n : 1, sizeof(*pos));
+	if (!pos)
+		return -ENOMEM;
+	n = 0;
+	cds_list_for_each_entry(s, &ch->data_streams, chan_node) {
+		if (!sink_is_relay(s->out))
+			continue;
+		pos[n].handle = sink_relay_stream(s->out)->handle;
+		pos[n].rotate_at_seq = s->rotate_pos;
+		if (s->rotate_chunk)
+			target = s->rotate_chunk;
+		n++;
+	}
+	if (target)
+		target_id = chunk_id(target);
+	ret = n ? relayd_rotate_streams(ch->relayd, pos, n, target ? &target_id : NULL) : 0;
+	free(pos);
+	return relayd_is_dead(ch->relayd) ? 0 : ret;
+}
+
+/*
  * Data loop: sample every stream of the channel, then (§3.11 step 4) open
  * an empty packet in the streams moving to a new chunk, so that chunk
  * starts at the rotation; a full ring retries after its next consumed
@@ -408,6 +471,8 @@ static void rotate_data_sample(void *arg)
 
 	cds_list_for_each_entry(s, &ch->data_streams, chan_node)
 		stream_rotate_begin(s, r->target);
+	if (ch->relayd && relay_rotate_streams(ch))
+		r->op.status = CONSUMER_ROTATION_FAIL;
 	/* After the loop, as stock: no packet opens in a stream still being sampled. */
 	cds_list_for_each_entry(s, &ch->data_streams, chan_node)
 		if (s->rotate_chunk && stream_open_packet(s) == STREAM_PACKET_ERROR)
@@ -458,12 +523,6 @@ void cmd_rotate_channel(struct consumer *c, const struct cmd *cmd)
 	if (!ch) {
 		ERR("ROTATE_CHANNEL: unknown channel %" PRIu64, r->key);
 		conn_reply(c->conn, REPLY_ST(CONSUMER_CHAN_NOT_FOUND));
-		return;
-	}
-	if (r->relayd_id.set) {
-		ERR("ROTATE_CHANNEL %" PRIu64 " for relayd %" PRIu64
-		    ": streaming to lttng-relayd is not supported yet", r->key, r->relayd_id.value);
-		conn_reply(c->conn, REPLY_ST(CONSUMER_ROTATION_FAIL));
 		return;
 	}
 	if (!ch->monitor || !ch->dispatched) {

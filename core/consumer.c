@@ -94,6 +94,9 @@ int consumer_create(const struct consumer_env *env, struct consumer **out)
 	ret = chunk_registry_create(&c->chunks);
 	if (ret)
 		goto err;
+	ret = relayd_registry_create(env->io, &c->relayds);
+	if (ret)
+		goto err;
 	ret = channel_table_create(c, consumer_check_quit);
 	if (ret)
 		goto err;
@@ -111,6 +114,7 @@ err:
 	metadata_req_destroy(c->mreq);
 	channel_table_destroy(c);
 	chunk_registry_destroy(c->chunks);
+	relayd_registry_destroy(c->relayds);
 	pthread_mutex_destroy(&c->xops_lock);
 	free(c);
 	return ret;
@@ -130,6 +134,8 @@ void consumer_destroy(struct consumer *c)
 	data_streams_destroy_all(c);
 	channel_table_destroy(c);
 	chunk_registry_destroy(c->chunks);
+	/* Last: channels, streams and chunks above held pair references. */
+	relayd_registry_destroy(c->relayds);
 	if (c->monitor_fd >= 0)
 		close(c->monitor_fd);
 	pthread_mutex_destroy(&c->xops_lock);

@@ -36,6 +36,7 @@
 #include "cmd.h"
 #include "consumer.h"
 #include "mdcache.h"
+#include "relayd.h"
 #include "stream.h"
 
 struct conn;
@@ -44,6 +45,7 @@ struct metadata_req;
 struct consumer {
 	struct consumer_env env;
 	struct chunk_registry *chunks;     /* internally locked */
+	struct relayd_registry *relayds;   /* internally locked */
 	struct channel_table channels;
 
 	/* cmd loop */
@@ -54,6 +56,7 @@ struct consumer {
 	bool quitting;
 	bool quit_called;
 	struct cmd_create_chunk pending_chunk; /* CREATE_TRACE_CHUNK awaiting its fd */
+	struct cmd_relayd_sock pending_relayd; /* ADD_RELAYD_SOCKET awaiting its fd */
 	struct cmd_push_metadata pending_push;  /* PUSH_METADATA awaiting bytes / flush */
 	struct mdcache_waiter push_waiter;
 	struct mdcache *push_cache;             /* cache push_waiter is queued on */

@@ -86,7 +86,7 @@ static int apply_reset(struct metadata_pump *p)
 
 	if (!p->reset_pending)
 		return 0;
-	ret = sink_reset(p->out);
+	ret = sink_reset(p->out, p->version);
 	if (ret < 0) {
 		ERR("metadata pump: output reset for version %" PRIu64 " failed (%d)", p->version,
 		    ret);
@@ -133,6 +133,11 @@ static int md_describe(void *arg, struct rb_stream *s, struct subbuf *sb)
 		ERR("metadata pump: cannot read the held sub-buffer: %s", rb_status_str(st));
 		return status_errno(st);
 	}
+	/*
+	 * Written whole, padding included, to every output: the metadata file
+	 * is the same locally and on a relay, and no extra ring call is made.
+	 */
+	sb->size = sb->padded;
 	return 0;
 }
 

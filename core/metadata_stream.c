@@ -28,6 +28,8 @@
 
 #include "consumer_priv.h"
 #include "log.h"
+#include "relayd.h"
+#include "sink_relay.h"
 #include "metadata_req.h"
 #include "metadata_stream.h"
 
@@ -238,6 +240,38 @@ static void detach_output(struct stream *s)
 }
 
 /* See metadata_stream.h. */
+/*
+ * Rotation of a relay metadata stream: the relay switches its metadata file
+ * at ROTATE_STREAMS (the position is ignored for metadata, spec §3.8) and
+ * the whole cache is sent again, as each chunk needs complete metadata.
+ * The relay stream itself stays; rotating to no chunk ends it.
+ */
+static void relay_rotate(struct stream *s, struct chunk *target)
+{
+	struct relayd *r = s->chan->relayd;
+	struct relayd_rotate_pos pos = { .handle = sink_relay_stream(s->out)->handle };
+	bool moving = target && target != s->chunk;
+	uint64_t id = moving ? chunk_id(target) : 0;
+
+	assert(r); /* a relay output exists only on a streaming channel */
+	/* The ring's tail still belongs to the old chunk: drained before the switch. */
+	if (moving && s->pump_ready && metadata_pump_reset_for_rotation(&s->pump, s->out)) {
+		ERR("metadata stream of channel %" PRIu64 ": rotation failed", s->chan->key);
+		return;
+	}
+	if (relayd_rotate_streams(r, &pos, 1, moving ? &id : NULL) && !relayd_is_dead(r))
+		ERR("metadata stream of channel %" PRIu64 ": relay rotation failed", s->chan->key);
+	if (!moving) {
+		detach_output(s);
+		return;
+	}
+	chunk_ref(target);
+	if (s->chunk)
+		chunk_put(s->chunk);
+	s->chunk = target;
+	metadata_stream_pump(s);
+}
+
 void metadata_stream_rotate(struct stream *s, struct chunk *target)
 {
 	struct sink_stream_params p = {
@@ -248,6 +282,10 @@ void metadata_stream_rotate(struct stream *s, struct chunk *target)
 	int ret;
 
 	metadata_stream_pump(s);
+	if (sink_is_relay(s->out)) {
+		relay_rotate(s, target);
+		return;
+	}
 	if (!target || target == s->chunk) {
 		detach_output(s);
 		return;

@@ -18,7 +18,9 @@
  * file system of adapters/sim/sink_mem.c, so names, rotation and index bytes
  * are the production ones by construction; faults come from
  * adapters/sim/sim_io.
- * A relay-daemon sink is meant to be a second implementation of sink_ops.
+ * The relay sink (core/sink_relay.c) sends the same packets to lttng-relayd
+ * over a relay pair (core/relayd.h): its chunks and streams are relay
+ * chunks and relay streams, and the relay writes the files.
  *
  * Output format (spec §6): files are `<pathname>/<name>[_<n>]` and
  * `<pathname>/index/<name>[_<n>].idx`, opened O_WRONLY|O_CREAT|O_TRUNC mode
@@ -83,6 +85,8 @@ struct sink_stream_params {
 	uint64_t tracefile_count;
 	/* Write `index/<file>.idx` (data streams; not metadata nor snapshots). */
 	bool with_index;
+	/* The metadata stream (the relay sends it on its control socket). */
+	bool metadata;
 };
 
 /* Counters of one stream output. */
@@ -95,22 +99,32 @@ struct sink_stats {
 
 struct sink_ops {
 	const char *name;
+	/*
+	 * The stream output outlives a rotation: the backend itself moves it to
+	 * the next chunk (relay: ROTATE_STREAMS), so the core keeps the output
+	 * open instead of reopening it in the new chunk.
+	 */
+	bool spans_chunks;
 
 	/* Open a stream output in `chunk` (spec §3.4, §6.2).  0 / -errno. */
 	int (*stream_open)(struct sink_chunk *chunk, const struct sink_stream_params *params,
 			   struct sink_stream **out);
 	/*
-	 * Write one packet of `len` bytes (the padded size) from `buf`; with an
+	 * Write one packet of `len` bytes (the padded size) from `buf`, of
+	 * which the first `content` are data and the rest padding; with an
 	 * index, append `info` as its entry with .offset filled by the sink
 	 * (the caller's .offset is ignored; info may be NULL without index).
 	 * Switches tracefile first when the size limit says so.  Retries
 	 * EINTR and short writes; other errors (-ENOSPC, -EIO, ...) are
 	 * returned with nothing written.
 	 */
-	int (*write_packet)(struct sink_stream *stream, const void *buf, size_t len,
-			    const struct ctf_index_entry *info);
-	/* Discard what the current tracefile holds (metadata regeneration, §4.1). */
-	int (*reset)(struct sink_stream *stream);
+	int (*write_packet)(struct sink_stream *stream, const void *buf, size_t content,
+			    size_t len, const struct ctf_index_entry *info);
+	/*
+	 * Discard what the current tracefile holds (metadata regeneration,
+	 * §4.1); `version` is the metadata version that follows.
+	 */
+	int (*reset)(struct sink_stream *stream, uint64_t version);
 	/* Close and free the stream output; it is freed even on error. */
 	int (*stream_close)(struct sink_stream *stream);
 	/* Counters of the stream. */
@@ -137,10 +151,11 @@ static inline int sink_stream_open(struct sink_chunk *chunk,
 				   const struct sink_stream_params *params,
 				   struct sink_stream **out)
 { return chunk->ops->stream_open(chunk, params, out); }
-static inline int sink_write_packet(struct sink_stream *s, const void *buf, size_t len,
-				    const struct ctf_index_entry *info)
-{ return s->ops->write_packet(s, buf, len, info); }
-static inline int sink_reset(struct sink_stream *s) { return s->ops->reset(s); }
+static inline int sink_write_packet(struct sink_stream *s, const void *buf, size_t content,
+				    size_t len, const struct ctf_index_entry *info)
+{ return s->ops->write_packet(s, buf, content, len, info); }
+static inline int sink_reset(struct sink_stream *s, uint64_t version)
+{ return s->ops->reset(s, version); }
 static inline int sink_stream_close(struct sink_stream *s)
 { return s ? s->ops->stream_close(s) : 0; }
 static inline void sink_stream_stats(const struct sink_stream *s, struct sink_stats *out)

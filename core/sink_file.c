@@ -416,8 +416,8 @@ err_free:
 }
 
 /* sink_ops.write_packet for local files; see sink.h. */
-static int file_write_packet(struct sink_stream *base, const void *buf, size_t len,
-			     const struct ctf_index_entry *info)
+static int file_write_packet(struct sink_stream *base, const void *buf, size_t content,
+			     size_t len, const struct ctf_index_entry *info)
 {
 	struct file_stream *s = to_stream(base);
 	const struct io *io = s->chunk->io;
@@ -426,7 +426,7 @@ static int file_write_packet(struct sink_stream *base, const void *buf, size_t l
 	char path[PATH_MAX];
 	int ret;
 
-	assert(buf && (!s->with_index || info));
+	assert(buf && (!s->with_index || info) && content <= len);
 	/* The length comes from the ring buffer, which an app can corrupt. */
 	if (len == 0 || len > (size_t)INT64_MAX) {
 		ERR("Invalid packet for stream \"%s%s\" (len %zu)", s->dir, s->name, len);
@@ -482,10 +482,11 @@ err_rollback:
  * header), for metadata regeneration.  Shares the rollback path, so a
  * failure leaves the stream dirty and the next write finishes the job.
  */
-static int file_reset(struct sink_stream *base)
+static int file_reset(struct sink_stream *base, uint64_t version)
 {
 	struct file_stream *s = to_stream(base);
 
+	(void)version; /* a local file just starts over */
 	if (s->fd < 0)
 		return 0;   /* the next open truncates anyway */
 	s->file_bytes = 0;

@@ -67,6 +67,7 @@ int stream_open_output(struct stream *s, struct chunk *chunk, bool snapshot)
 		.tracefile_size = (ch->metadata || snapshot) ? 0 : ch->tracefile_size,
 		.tracefile_count = (ch->metadata || snapshot) ? 0 : ch->tracefile_count,
 		.with_index = !ch->metadata && !snapshot,
+		.metadata = ch->metadata,
 	};
 	struct sink_chunk *sc = chunk_sink(chunk);
 	int ret;
@@ -168,7 +169,11 @@ void stream_rotate_begin(struct stream *s, struct chunk *target)
 	}
 }
 
-/* Move the output to s->rotate_chunk (or close it: rotation to no chunk). */
+/*
+ * Move the output to s->rotate_chunk (or close it: rotation to no chunk).
+ * An output that spans chunks (relay) stays open: the relay already knows
+ * where the next chunk starts (ROTATE_STREAMS), only the chunk ref moves.
+ */
 static void stream_rotate_now(struct stream *s)
 {
 	struct chunk *target = s->rotate_chunk;
@@ -176,6 +181,12 @@ static void stream_rotate_now(struct stream *s)
 	s->rotate_pending = false;
 	s->rotate_chunk = NULL;
 	DBG("stream %s rotates to %s", s->name, target ? "a new chunk" : "no chunk");
+	if (s->out && s->out->ops->spans_chunks) {
+		if (s->chunk)
+			chunk_put(s->chunk);
+		s->chunk = target;  /* the rotation's ref */
+		return;
+	}
 	stream_close_output(s);
 	if (target) {
 		if (stream_open_output(s, target, false))

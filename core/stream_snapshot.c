@@ -57,7 +57,8 @@ static int write_held(struct rb_stream *s, struct sink_stream *out, uint64_t pos
 		ret = seam_error(s, "read_ptr", rs);
 		goto put;
 	}
-	ret = sink_write_packet(out, ptr, padded, NULL);
+	/* Padding included as data: one ring call fewer, the packet reads the same. */
+	ret = sink_write_packet(out, ptr, padded, padded, NULL);
 	if (ret < 0)
 		ERR("snapshot of stream (cpu %d): packet at %llu not written (%d)", s->cpu,
 		    (unsigned long long)pos, ret);

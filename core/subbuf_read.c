@@ -90,7 +90,7 @@ static int write_held(struct subbuf_reader *r, struct rb_stream *s, struct sink_
 	rs = rb_read_ptr(s, &ptr);
 	if (rs != RB_OK)
 		return seam_error(s, "read_ptr", rs);
-	ret = sink_write_packet(out, ptr, sb->padded, sb->has_index ? &sb->idx : NULL);
+	ret = sink_write_packet(out, ptr, sb->size, sb->padded, sb->has_index ? &sb->idx : NULL);
 	if (ret < 0) {
 		ERR("stream (cpu %d): %llu-byte packet not written (%d): kept in the ring",
 		    s->cpu, (unsigned long long)sb->padded, ret);

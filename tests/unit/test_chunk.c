@@ -60,7 +60,7 @@ static void write_one_file(struct sink_chunk *out)
 	struct sink_stream *s = NULL;
 
 	assert_int_equal(sink_stream_open(out, &p, &s), 0);
-	assert_int_equal(sink_write_packet(s, packet, sizeof(packet), &info), 0);
+	assert_int_equal(sink_write_packet(s, packet, sizeof(packet), sizeof(packet), &info), 0);
 	assert_int_equal(sink_stream_close(s), 0);
 }
 

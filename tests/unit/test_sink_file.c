@@ -184,7 +184,7 @@ static int put(struct sink_stream *s, size_t len, unsigned tag)
 {
 	uint8_t *buf = packet(len, tag);
 	struct ctf_index_entry info = info_for(len, tag);
-	int ret = sink_write_packet(s, buf, len, &info);
+	int ret = sink_write_packet(s, buf, len, len, &info);
 
 	free(buf);
 	return ret;
@@ -421,8 +421,8 @@ static void test_reset_truncates(void **state)
 	assert_int_equal(put(meta, PAGE, 1), 0);
 	assert_int_equal(put(meta, PAGE, 2), 0);
 	assert_int_equal(put(data, PAGE, 1), 0);
-	assert_int_equal(sink_reset(meta), 0);
-	assert_int_equal(sink_reset(data), 0);
+	assert_int_equal(sink_reset(meta, 0), 0);
+	assert_int_equal(sink_reset(data, 0), 0);
 	assert_packets(fx->domfd, CHAN_DIR "/metadata", lens, tags, 0);
 	assert_index(fx->domfd, CHAN_DIR "/index/chan_0.idx", lens, tags, 0);
 	assert_int_equal(put(meta, PAGE, 9), 0);
@@ -566,9 +566,9 @@ static void test_bad_packet_refused(void **state)
 	struct ctf_index_entry info = info_for(16, 1);
 	struct sink_stats st;
 
-	expect_assert_failure(sink_write_packet(s, NULL, 16, &info));
-	assert_int_equal(sink_write_packet(s, buf, 0, &info), -EINVAL);
-	expect_assert_failure(sink_write_packet(s, buf, 16, NULL));
+	expect_assert_failure(sink_write_packet(s, NULL, 16, 16, &info));
+	assert_int_equal(sink_write_packet(s, buf, 0, 0, &info), -EINVAL);
+	expect_assert_failure(sink_write_packet(s, buf, 16, 16, NULL));
 	sink_stream_stats(s, &st);
 	assert_int_equal(st.packets, 0);
 	assert_int_equal(sink_stream_close(s), 0);
@@ -828,7 +828,7 @@ static void test_failed_rollback_repaired(void **state)
 	assert_int_equal(put(s, PAGE, 5), 0);
 	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
 		.op = SIM_IO_FTRUNCATE, .nth = 1, .err = EIO }), 0);
-	assert_int_equal(sink_reset(s), -EIO);
+	assert_int_equal(sink_reset(s, 0), -EIO);
 	assert_int_equal(put(s, lens[0], tags[0]), 0);
 	assert_int_equal(sink_stream_close(s), 0);
 	assert_packets(fx->domfd, CHAN_DIR "/metadata", lens, tags, 1);
@@ -853,7 +853,7 @@ static void test_switch_open_failure_heals(void **state)
 	assert_int_equal(st.tracefile_index, 1);
 	assert_int_equal(st.tracefile_bytes, 0);
 	/* Reset with no file open is a no-op. */
-	assert_int_equal(sink_reset(s), 0);
+	assert_int_equal(sink_reset(s, 0), 0);
 	/* Index open fails after the data file was made: both closed, retried later. */
 	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
 		.op = SIM_IO_OPENAT, .nth = 2, .err = EIO }), 0);
@@ -907,7 +907,7 @@ static void test_eintr_and_short_writes_retried(void **state)
 	assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
 		.op = SIM_IO_FTRUNCATE, .nth = 1, .err = EINTR }), 0);
 	assert_int_equal(put(s, lens[1], tags[1]), 0);
-	assert_int_equal(sink_reset(s), 0);
+	assert_int_equal(sink_reset(s, 0), 0);
 	assert_int_equal(put(s, lens[0], tags[0]), 0);
 	assert_int_equal(put(s, lens[1], tags[1]), 0);
 	/* Never-ending EINTR: bounded, reported, nothing half-written. */
@@ -977,7 +977,7 @@ static int workload(const struct io *io, int dirfd, int retries)
 			errors++;
 		assert_int_equal(ret, 0);
 		if (i == 3) {
-			for (t = 0; (ret = sink_reset(m)) < 0 && t < retries; t++)
+			for (t = 0; (ret = sink_reset(m, 0)) < 0 && t < retries; t++)
 				errors++;
 			assert_int_equal(ret, 0);
 		}

@@ -67,7 +67,7 @@ static int put(struct sink_stream *s, size_t len, unsigned tag)
 
 	assert_non_null(buf);
 	fill(buf, len, tag);
-	ret = sink_write_packet(s, buf, len, &info);
+	ret = sink_write_packet(s, buf, len, len, &info);
 	free(buf);
 	return ret;
 }
@@ -142,7 +142,7 @@ static void test_mem_sink_output(void **state)
 	for (unsigned tag = 1; tag <= 5; tag++)
 		assert_int_equal(put(d, PAGE, tag), 0);
 	assert_int_equal(put(m, PAGE, 6), 0);
-	assert_int_equal(sink_reset(m), 0);
+	assert_int_equal(sink_reset(m, 0), 0);
 	assert_int_equal(put(m, PAGE, 7), 0);
 	assert_int_equal(sink_mem_fs_open_fds(fs), 4);
 	assert_int_equal(sink_stream_close(d), 0);
