@@ -7,6 +7,10 @@
  * metadata snapshot first asks the session daemon for the whole metadata on
  * the metadata socket (asynchronously; the command connection is paused),
  * then writes the cache through a temporary metadata stream.
+ *
+ * The output is the chunk's: a snapshot to a relay output comes with a
+ * relay chunk (CREATE_TRACE_CHUNK with the relay's id), whose streams are
+ * added to the relay for the copy and closed after it.
  */
 #include <stdlib.h>
 
@@ -45,7 +49,9 @@ static int32_t snapshot_data(struct channel *ch, uint64_t nb_packets)
 /* Write the whole metadata cache of ch to a "metadata" file of its chunk. */
 static int32_t snapshot_metadata_write(struct channel *ch)
 {
-	struct sink_stream_params p = { .pathname = ch->pathname, .name = "metadata" };
+	struct sink_stream_params p = {
+		.pathname = ch->pathname, .name = "metadata", .metadata = true, .snapshot = true,
+	};
 	struct metadata_pump pump = { 0 };
 	struct sink_stream *out = NULL;
 	struct rb_stream *rbs = NULL;
@@ -111,12 +117,6 @@ void cmd_snapshot_channel(struct consumer *c, const struct cmd *cmd)
 	if (!ch) {
 		ERR("SNAPSHOT_CHANNEL: unknown channel %" PRIu64, sn->key);
 		conn_reply(c->conn, REPLY_ST(CONSUMER_CHAN_NOT_FOUND));
-		return;
-	}
-	if (sn->use_relayd || sn->relayd_id.set) {
-		ERR("SNAPSHOT_CHANNEL %" PRIu64 ": streaming to lttng-relayd is not supported yet",
-		    sn->key);
-		conn_reply(c->conn, REPLY_ST(CONSUMER_SNAPSHOT_FAILED));
 		return;
 	}
 	if (!ch->chunk || ch->monitor || !chunk_sink(ch->chunk)) {

@@ -87,6 +87,8 @@ struct sink_stream_params {
 	bool with_index;
 	/* The metadata stream (the relay sends it on its control socket). */
 	bool metadata;
+	/* A one-off copy (snapshot): a relay is not told a stream set is complete. */
+	bool snapshot;
 };
 
 /* Counters of one stream output. */

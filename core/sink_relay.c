@@ -75,7 +75,7 @@ static int relay_stream_open(struct sink_chunk *chunk, const struct sink_stream_
 	ret = relayd_add_stream(c->r, &s->rs, p->name, path, p->tracefile_size,
 				p->tracefile_count, c->chunk_id, p->metadata);
 	/* Metadata is the last stream of a buffer set: the set is complete (spec §3.2). */
-	if (!ret && p->metadata) {
+	if (!ret && p->metadata && !p->snapshot) {
 		ret = relayd_streams_sent(c->r);
 		if (ret)
 			(void)relayd_close_stream(c->r, &s->rs);

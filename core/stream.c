@@ -68,6 +68,7 @@ int stream_open_output(struct stream *s, struct chunk *chunk, bool snapshot)
 		.tracefile_count = (ch->metadata || snapshot) ? 0 : ch->tracefile_count,
 		.with_index = !ch->metadata && !snapshot,
 		.metadata = ch->metadata,
+		.snapshot = snapshot,
 	};
 	struct sink_chunk *sc = chunk_sink(chunk);
 	int ret;

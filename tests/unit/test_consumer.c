@@ -609,28 +609,44 @@ static void test_shm_path_reaches_adapter(void **state)
 	assert_int_equal(a.shm_uid, 4242);
 	assert_int_equal(a.shm_gid, 4343);
 }
-/* Streaming to relayd is refused with each command's error code. */
-static void test_relayd_refused(void **state)
+
+/*
+ * Relay pairs: an unsupported version or transport is refused with
+ * RELAYD_FAIL (the socket closed), a socket received twice too; commands
+ * naming an incomplete or unknown pair fail cleanly; DESTROY_RELAYD drops a
+ * known pair once.
+ */
+static void add_relayd_sock(struct fx *f, uint32_t minor, enum cmd_sock_proto proto,
+			    int32_t expect)
 {
-	struct fx *f = *state;
 	struct cmd c = { .type = CMD_ADD_RELAYD_SOCKET };
 	int32_t ack;
 	int p[2];
 
-	do_startup(f);
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	c.u.relayd_sock.relayd_id = 3;
 	c.u.relayd_sock.type = CMD_RELAYD_CONTROL;
-	c.u.relayd_sock.proto = CMD_SOCK_TCP;
+	c.u.relayd_sock.proto = proto;
 	c.u.relayd_sock.major = 2;
-	c.u.relayd_sock.minor = 13;
-	assert_int_equal(fake_sessiond_cmd_fd(&f->fs, &c, p[0], &ack), CONSUMER_FATAL);
+	c.u.relayd_sock.minor = minor;
+	c.u.relayd_sock.session_id = SESSION;
+	assert_int_equal(fake_sessiond_cmd_fd(&f->fs, &c, p[0], &ack), expect);
 	assert_int_equal(ack, 0);
 	close(p[0]);
 	close(p[1]);
-	c = (struct cmd){ .type = CMD_DESTROY_RELAYD };
-	c.u.destroy_relayd.relayd_id = 3;
-	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_RELAYD_FAIL);
+}
+
+static void test_relayd_errors(void **state)
+{
+	struct fx *f = *state;
+	struct cmd c;
+
+	do_startup(f);
+	add_relayd_sock(f, 10, CMD_SOCK_TCP, CONSUMER_RELAYD_FAIL);
+	add_relayd_sock(f, 13, CMD_SOCK_UDP, CONSUMER_RELAYD_FAIL);
+	add_relayd_sock(f, 13, CMD_SOCK_TCP, CONSUMER_SUCCESS);
+	add_relayd_sock(f, 13, CMD_SOCK_TCP, CONSUMER_RELAYD_FAIL);
+	/* Without its data socket the pair cannot be used. */
 	c = (struct cmd){ .type = CMD_CREATE_TRACE_CHUNK };
 	c.u.create_chunk.relayd_id.set = true;
 	c.u.create_chunk.relayd_id.value = 3;
@@ -651,12 +667,13 @@ static void test_relayd_refused(void **state)
 		/* stock order: the chunk lookup comes first */
 		assert_int_equal(rc.code, CONSUMER_UNKNOWN_TRACE_CHUNK);
 		assert_string_equal(rc.path, "");
-		/* a known chunk is closed all the same, then the unknown relayd fails it */
+		/* a known chunk is closed all the same, then the unusable relayd fails it */
 		assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
 		c.u.close_chunk.session_id = SESSION;
 		assert_int_equal(fake_sessiond_send(&f->fs, &c), 0);
 		assert_int_equal(fake_sessiond_recv_close_chunk(&f->fs, &rc), 0);
 		assert_int_equal(rc.code, CONSUMER_CLOSE_TRACE_CHUNK_FAILED);
+		assert_string_equal(rc.path, "");
 		assert_int_equal(chunk_exists(f, 0), CONSUMER_UNKNOWN_TRACE_CHUNK);
 	}
 	{
@@ -676,17 +693,16 @@ static void test_relayd_refused(void **state)
 		assert_int_equal(r.code, CONSUMER_CHANNEL_FAIL);
 	}
 	assert_int_equal(ask(f, MD_KEY, true, true, false, false, 0).code, 0);
-	c = (struct cmd){ .type = CMD_ROTATE_CHANNEL };
-	c.u.rotate.key = MD_KEY;
-	c.u.rotate.relayd_id.set = true;
-	c.u.rotate.relayd_id.value = 3;
-	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_ROTATION_FAIL);
 	c = (struct cmd){ .type = CMD_SNAPSHOT_CHANNEL };
 	c.u.snapshot.key = MD_KEY;
 	c.u.snapshot.use_relayd = true;
 	c.u.snapshot.relayd_id.set = true;
 	c.u.snapshot.relayd_id.value = 3;
 	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_SNAPSHOT_FAILED);
+	c = (struct cmd){ .type = CMD_DESTROY_RELAYD };
+	c.u.destroy_relayd.relayd_id = 3;
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_SUCCESS);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), CONSUMER_RELAYD_FAIL);
 }
 
 /* Undecodable messages get an error reply; the consumer keeps serving. */
@@ -2155,7 +2171,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_full_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eof_quit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_keys, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_relayd_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relayd_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shm_path_reaches_adapter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decode_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
