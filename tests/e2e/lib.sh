@@ -28,6 +28,7 @@ e2e_start() {
 	fi
 	E2E_ENV=(env HOME="$E2E_HOME" LTTNG_HOME="$E2E_HOME" LTTNG_UST_REGISTER_TIMEOUT=-1
 		 LTTNG_UST_ALLOW_BLOCKING=1)
+	# Background processes to end at cleanup: apps, and other helpers (e.g. a live reader).
 	E2E_APP_PIDS=()
 	# E2E_SESSIOND_ARGS: extra options, e.g. --verbose-consumer when debugging.
 	# E2E_NOFILE: the session daemon's soft descriptor limit (its consumer inherits it).
@@ -92,6 +93,111 @@ consumer_pids() {
 	ps -o pid= --ppid "$E2E_SESSIOND_PID" 2>/dev/null | tr -d ' '
 }
 
+# ---- the relay daemon (streaming scenarios) -------------------------------------------------
+
+# free_port EXCLUDED...: a TCP port in 20000-60000 that nothing listens on (per `ss -ltn`) and
+# that is not among EXCLUDED.  Racy by nature: relayd_start retries when the bind fails.
+free_port() {
+	local p i
+	for i in $(seq 200); do
+		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40001 ))
+		case " $* " in *" $p "*) continue ;; esac
+		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# relayd_listening PID PORT...: true when process PID listens on every PORT (127.0.0.1).
+relayd_listening() {
+	local pid=$1 p
+	shift
+	for p in "$@"; do
+		ss -Hltnp "sport = :$p" 2>/dev/null | grep -q "127\.0\.0\.1:$p .*pid=$pid," || return 1
+	done
+}
+
+# relayd_start: start lttng-relayd as the test user (private HOME) on three free loopback ports,
+# output under $E2E_DIR/relay; retried with other ports when a bind fails.  Waits (bounded)
+# until it listens on all three.  Sets E2E_RELAYD_PID (ended by PID in e2e_cleanup),
+# E2E_RELAY_OUT (the relay's output directory), E2E_RELAY_URL (net://127.0.0.1:CTRL:DATA, for
+# `lttng create --set-url`), E2E_RELAY_CTRL_URL / E2E_RELAY_DATA_URL (tcp://..., for
+# --ctrl-url / --data-url), E2E_RELAY_LIVE_PORT and E2E_RELAY_LIVE_URL (net://127.0.0.1:LIVE,
+# append /host/HOSTNAME/SESSION for a babeltrace2 lttng-live reader).
+relayd_start() {
+	local try i pc pd pl
+	E2E_RELAY_OUT=$E2E_DIR/relay
+	mkdir -p "$E2E_RELAY_OUT" || return 1
+	# The relay writes as the test user; bt_count reads as whoever runs run.sh (root, or that
+	# same user when not run as root), so the files are readable either way.
+	[ "$(id -u)" -eq 0 ] && chown "$E2E_USER:" "$E2E_RELAY_OUT"
+	for try in 1 2 3 4 5; do
+		pc=$(free_port) && pd=$(free_port "$pc") && pl=$(free_port "$pc" "$pd") || return 1
+		# A simple command so that $! is the relay daemon itself (setpriv execs).
+		"${E2E_RUN[@]}" "${E2E_ENV[@]}" lttng-relayd --output="$E2E_RELAY_OUT" \
+			-C "tcp://127.0.0.1:$pc" -D "tcp://127.0.0.1:$pd" -L "tcp://127.0.0.1:$pl" \
+			>>"$E2E_DIR/relayd.log" 2>&1 &
+		E2E_RELAYD_PID=$!
+		for i in $(seq 200); do   # 10 s
+			kill -0 "$E2E_RELAYD_PID" 2>/dev/null || break
+			if relayd_listening "$E2E_RELAYD_PID" "$pc" "$pd" "$pl"; then
+				E2E_RELAY_URL=net://127.0.0.1:$pc:$pd
+				E2E_RELAY_CTRL_URL=tcp://127.0.0.1:$pc
+				E2E_RELAY_DATA_URL=tcp://127.0.0.1:$pd
+				E2E_RELAY_LIVE_PORT=$pl
+				E2E_RELAY_LIVE_URL=net://127.0.0.1:$pl
+				return 0
+			fi
+			sleep 0.05
+		done
+		# Exited (a port was taken meanwhile) or never listened: end it, try other ports.
+		echo "e2e: lttng-relayd on ports $pc $pd $pl did not come up (try $try)" >>"$E2E_DIR/relayd.log"
+		relayd_kill
+	done
+	echo "e2e: lttng-relayd did not start: $(tail -c 600 "$E2E_DIR/relayd.log")" >&2
+	return 1
+}
+
+# relayd_kill: SIGKILL the relay daemon by PID and reap it (bounded).
+relayd_kill() {
+	[ -n "${E2E_RELAYD_PID:-}" ] || return 0
+	kill -KILL "$E2E_RELAYD_PID" 2>/dev/null
+	# Quiet: bash would report the killed background job ("... Killed  lttng-relayd ...").
+	{ wait_pid "$E2E_RELAYD_PID" 10; } 2>/dev/null ||
+		{ echo "e2e: relayd $E2E_RELAYD_PID survived SIGKILL" >&2; return 1; }
+	E2E_RELAYD_PID=
+}
+
+# relayd_stop: SIGTERM the relay daemon, then SIGKILL if it is still there after 10 s.
+relayd_stop() {
+	[ -n "${E2E_RELAYD_PID:-}" ] || return 0
+	kill -TERM "$E2E_RELAYD_PID" 2>/dev/null
+	if ! wait_pid "$E2E_RELAYD_PID" 10; then
+		echo "e2e: relayd $E2E_RELAYD_PID did not exit in 10 s, killing" >&2
+		relayd_kill
+	fi
+	E2E_RELAYD_PID=
+}
+
+# relay_session_dirs NAME: the session directories the relay made for session NAME (one per
+# session lifetime, NAME-YYYYMMDD-HHMMSS), under $E2E_RELAY_OUT/<hostname>/.
+relay_session_dirs() {
+	find "$E2E_RELAY_OUT" -mindepth 2 -maxdepth 2 -type d -name "$1-[0-9]*-[0-9]*" 2>/dev/null | sort
+}
+
+# relay_session_dir NAME: the one session directory of session NAME; fails (and says why) if
+# there is none or more than one.
+relay_session_dir() {
+	local dirs n
+	dirs=$(relay_session_dirs "$1")
+	n=$(printf '%s' "$dirs" | grep -c .)
+	if [ "$n" -ne 1 ]; then
+		echo "  FAIL: $n relay session directories for session $1 under $E2E_RELAY_OUT:" \
+			"$(find "$E2E_RELAY_OUT" -maxdepth 3 | tr '\n' ' ')" >&2
+		return 1
+	fi
+	echo "$dirs"
+}
+
 # e2e_cleanup: end every process this test started, by PID, and remove the directory.
 e2e_cleanup() {
 	local pid kids
@@ -115,6 +221,8 @@ e2e_cleanup() {
 		done
 	fi
 	E2E_SESSIOND_PID=
+	# After the session daemon and its consumers: they hold connections to the relay.
+	relayd_stop
 	[ -n "${E2E_KEEP:-}" ] || rm -rf "$E2E_DIR"
 }
 

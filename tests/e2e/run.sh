@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # run.sh - run the end-to-end scenarios against a consumer daemon.
 #   tests/e2e/run.sh CONSUMERD APP [SCENARIO...]
+# SCENARIO: a name of E2E_SCENARIOS (the default list) or of E2E_RELAY_SCENARIOS (streaming to a
+# real lttng-relayd, scenarios_relay.sh; not in the default list), or `relay` for all of those.
 # CONSUMERD: path of the consumer daemon the session daemon spawns (ours, or the stock one to
 # check the tests themselves).  APP: the traced app binary.  Prints one line per scenario and a
 # closing "e2e: N passed, M failed".
@@ -9,11 +11,23 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/scenarios.sh"
+. "$here/scenarios_relay.sh"
 
 CONSUMERD=$(readlink -f "$1")
 E2E_APP=$(readlink -f "$2")
 shift 2
-[ $# -gt 0 ] && E2E_SCENARIOS=("$@")
+if [ $# -gt 0 ]; then
+	E2E_SCENARIOS=()
+	for s in "$@"; do
+		if [ "$s" = relay ]; then
+			E2E_SCENARIOS+=("${E2E_RELAY_SCENARIOS[@]}")
+		elif declare -F "scenario_$s" >/dev/null; then
+			E2E_SCENARIOS+=("$s")
+		else
+			echo "e2e: no scenario $s"; exit 1
+		fi
+	done
+fi
 
 # The test user must be able to run the binaries wherever the checkout lives: copy them to a
 # world-readable directory.
