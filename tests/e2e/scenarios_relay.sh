@@ -5,12 +5,18 @@
 # daemon, starts its own relay daemon (relayd_start, lib.sh) and returns non-zero on any failed
 # check.  Counts are exact wherever lttng guarantees them (blocking channels lose nothing).
 #
-# Not in the default E2E_SCENARIOS list: run them by name, or all with the name `relay`:
+# The default list (make check) takes every one of them but E2E_RELAY_PENDING: live sessions,
+# whose live timer, beacons and metadata-before-index ordering sluice does not have yet (issue 10
+# item 3).  Run any by name, or all with the name `relay`:
 #   tests/e2e/run.sh CONSUMERD APP relay
 #   tests/e2e/run.sh CONSUMERD APP relay_stream relay_live
 
 E2E_RELAY_SCENARIOS=(relay_stream relay_buffers_pid relay_live relay_snapshot relay_rotate
 		     relay_tracefile relay_killed relay_same_as_stock)
+E2E_RELAY_PENDING=(relay_live)
+for s in "${E2E_RELAY_SCENARIOS[@]}"; do
+	[[ " ${E2E_RELAY_PENDING[*]} " == *" $s "* ]] || E2E_SCENARIOS+=("$s")
+done
 
 # relay_blocking_session NAME CREATE-OPTION...: start a relay, create a streaming session NAME to it
 # (with the extra `lttng create` options), a blocking per-UID channel c0 with every app event,

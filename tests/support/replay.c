@@ -35,9 +35,11 @@
  *  - Chunks: CREATE_TRACE_CHUNK gets the dirfd of <tmp>/chunk<id>/ust; the
  *    channel directories (<pathname> and <pathname>/index) are created in
  *    every open chunk when a chunk is created and before each ASK_CHANNEL.
- *  - Streaming: at the first ADD_RELAYD_SOCKET the consumer must refuse
- *    (non-zero status at the ack, or at the final status after the socket
- *    fd); the walk then stops and the capture ends as the others do.
+ *  - Streaming: ADD_RELAYD_SOCKET gets one end of a socketpair as the relay
+ *    socket and must succeed (ack and final status compared).  The walk
+ *    stops at the first command that needs an answering relay daemon
+ *    (CREATE_TRACE_CHUNK for a relay), which the simulation does not have
+ *    yet; the capture then ends as the others do.
  *  - End: apps gone, objects closed, then EOF on the command socket; the
  *    consumer must call on_quit.  babeltrace2 then reads <tmp>.
  *  - Invariants (invariants.h) are checked after every step; the first one
@@ -106,7 +108,8 @@ struct replay {
 	struct replay_result *res;
 	unsigned int batch;             /* events per CPU per batch */
 	bool kill_apps;                 /* apps die mid-packet (app-killed) */
-	unsigned int relayd_replies;    /* capture reply lines relayd_stop() compared */
+	unsigned int relayd_replies;    /* capture reply lines relayd_add() compared */
+	unsigned int relayd_fd_lines;   /* capture fd lines relayd_add() stood for */
 	struct sim_world world;
 	struct sim_stepper st;
 	bool st_init;
@@ -680,16 +683,16 @@ static void own_creds(uint8_t *msg, const struct cmd *cmd)
 }
 
 /*
- * The first relayd command: the consumer must refuse it, at the ack (then no
- * fd is sent) or in the final status after the socket fd; the walk stops.
- * An ack of SUCCESS matches the capture; a final SUCCESS is a mismatch.
+ * ADD_RELAYD_SOCKET: the command, its ack, the socket fd, the final status;
+ * the capture's ack and final status are both SUCCESS.  The capture lines
+ * this exchange stands for (the fd line, the two replies) are skipped.
  */
-static void relayd_stop(struct replay *r, const struct capture_msg *m)
+static void relayd_add(struct replay *r, const struct capture_msg *m)
 {
 	uint8_t b[4] = { 0 };
 	int32_t code = CONSUMER_SUCCESS;
 
-	r->res->stopped_at_relayd = true;
+	r->relayd_fd_lines++;
 	for (int step = 0; step < 2 && code == CONSUMER_SUCCESS; step++) {
 		if ((step == 0 ? fdpass_send_all(r->cmd_fd, m->bytes, m->len) :
 		     fdpass_send_fds(r->cmd_fd, &r->relayd[1], 1)) ||
@@ -700,15 +703,11 @@ static void relayd_stop(struct replay *r, const struct capture_msg *m)
 		code = wire_decode_status(b);
 		r->relayd_replies++;
 		r->res->compared++;
-		if (step == 0 || code != CONSUMER_SUCCESS)
+		if (code == CONSUMER_SUCCESS)
 			r->res->matched++;
 	}
-	if (code == CONSUMER_SUCCESS)
-		note_mismatch(r, m, "consumer accepted a relayd socket (streaming is out of scope)",
-			      b, 4);
-	else
-		fprintf(stderr, "replay %s: #%zu ADD_RELAYD_SOCKET refused with %s (%d)\n", r->name,
-			m->line, wire_code_name(code), code);
+	if (code != CONSUMER_SUCCESS)
+		note_mismatch(r, m, "consumer refused a relayd socket", b, 4);
 }
 
 /* Things a session daemon / the apps do before a command goes out. */
@@ -849,7 +848,11 @@ static void send_line(struct replay *r, const struct capture_msg *m, bool *stop)
 		return;
 	}
 	if (last->type == CMD_ADD_RELAYD_SOCKET) {
-		relayd_stop(r, m);
+		relayd_add(r, m);
+		return;
+	}
+	if (last->type == CMD_CREATE_TRACE_CHUNK && last->u.create_chunk.relayd_id.set) {
+		r->res->stopped_at_relayd = true;
 		*stop = true;
 		return;
 	}
@@ -1067,10 +1070,18 @@ int replay_run(const char *scenario, uint64_t seed, bool run_bt2_check, struct r
 			if (m->dir != CAPTURE_C2S)
 				continue;
 			if (r->relayd_replies) {
-				r->relayd_replies--;    /* compared by relayd_stop() */
+				r->relayd_replies--;    /* compared by relayd_add() */
 				continue;
 			}
 			res->skipped++;
+			continue;
+		}
+		if (m->dir == CAPTURE_C2S && m->sock == CAPTURE_SOCK_COMMAND && r->relayd_replies) {
+			r->relayd_replies--;            /* compared by relayd_add() */
+			continue;
+		}
+		if (m->dir == CAPTURE_S2C && m->nfds > 0 && r->relayd_fd_lines) {
+			r->relayd_fd_lines--;           /* sent by relayd_add() */
 			continue;
 		}
 		if (m->sock == CAPTURE_SOCK_ERROR) {
