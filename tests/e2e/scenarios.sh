@@ -297,6 +297,8 @@ shm_path_case() (
 		shm_list -type f | sed 's/^/during /'
 		touch "$E2E_DIR/go"; wait_pid "$pid" 30 || { echo "app did not exit"; exit 1; }
 		lt stop && lt destroy || exit 1
+		# The stock consumer unlinks after destroy returns: let either settle (bounded).
+		for _ in $(seq 100); do [ -z "$(shm_list -type f)" ] && break; sleep 0.05; done
 		shm_list -type f | sed 's/^/left file /'
 		shm_list -type d | sed 's/^/left dir /'
 		exit 0
