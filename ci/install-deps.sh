@@ -9,9 +9,10 @@ quiet=
 
 # lttng-tools also brings lttng-crash and lttng-relayd; dpkg-dev and lintian build and check
 # the Debian package (make deb); groff-base checks the man page; gnuplot-nox draws the
-# charts of make bench.
+# charts of make bench; iproute2's ss finds free loopback ports for the relay daemon of the e2e
+# streaming tests.
 PKGS=(build-essential pkg-config lttng-tools liblttng-ust-dev liburcu-dev libcmocka-dev
-      valgrind lcov babeltrace2 procps dpkg-dev lintian groff-base gnuplot-nox)
+      valgrind lcov babeltrace2 procps dpkg-dev lintian groff-base gnuplot-nox iproute2)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -125,6 +125,8 @@ relayd_listening() {
 # append /host/HOSTNAME/SESSION for a babeltrace2 lttng-live reader).
 relayd_start() {
 	local try i pc pd pl
+	command -v ss >/dev/null ||
+		{ echo "e2e: ss (package iproute2) is needed to find free ports for lttng-relayd" >&2; return 1; }
 	E2E_RELAY_OUT=$E2E_DIR/relay
 	mkdir -p "$E2E_RELAY_OUT" || return 1
 	# The relay writes as the test user; bt_count reads as whoever runs run.sh (root, or that
