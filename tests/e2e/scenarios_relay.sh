@@ -95,10 +95,14 @@ scenario_relay_stream() {
 stream_files() {
 	local ch=$1 cpu
 	shift
-	for cpu in $(possible_cpus); do
-		echo "${ch}_$cpu"
-		echo "index/${ch}_$cpu.idx"
-	done | cat - <(printf '%s\n' "$@") | sort | tr '\n' ' '
+	# No process substitution: a minimal root may have no /dev/fd.
+	{
+		for cpu in $(possible_cpus); do
+			echo "${ch}_$cpu"
+			echo "index/${ch}_$cpu.idx"
+		done
+		printf '%s\n' "$@"
+	} | sort | tr '\n' ' '
 }
 
 # possible_cpus: the possible CPU numbers (lttng makes a per-CPU stream for each), one a line.
