@@ -143,10 +143,20 @@ static FILE *syn_open(const char *name, const uint8_t init_reply[4])
 static void syn_run(const char *name, struct replay_result *res)
 {
 	int fds_before = test_open_fd_count();
+	const char *env = getenv("SLUICE_SHARED");
+	char *saved = env ? strdup(env) : NULL;
+	int ret;
 
+	/* The caller's SLUICE_SHARED (captures kept elsewhere) must hold for the real replays. */
+	assert_true(!env || saved);
 	setenv("SLUICE_SHARED", syn_dir, 1);
-	assert_int_equal(replay_run(name, SEED, false, res), 0);
-	unsetenv("SLUICE_SHARED");
+	ret = replay_run(name, SEED, false, res);
+	if (saved)
+		setenv("SLUICE_SHARED", saved, 1);
+	else
+		unsetenv("SLUICE_SHARED");
+	free(saved);
+	assert_int_equal(ret, 0);
 	assert_int_equal(test_open_fd_count(), fds_before);
 }
 
