@@ -105,6 +105,9 @@ struct channel *channel_alloc(struct consumer *c, const struct cmd_ask_channel *
 	ch->tracefile_count = a->tracefile_count;
 	ch->monitor_timer_us = a->monitor_timer_us;
 	ch->switch_timer_us = a->switch_timer_us;
+	/* Only a relay can serve live viewers: a local live channel is a plain one. */
+	ch->live_timer_us = a->relayd_id.set ? a->live_timer_us : 0;
+	ch->ctf_stream_id = a->chan_id;
 	ch->refcount = 1;
 	ch->poll_wr = -1;
 	CDS_INIT_LIST_HEAD(&ch->private_streams);

@@ -59,6 +59,8 @@ struct channel {
 	uint32_t tracefile_count;
 	uint32_t monitor_timer_us;
 	uint32_t switch_timer_us;
+	uint32_t live_timer_us;            /* streamed live sessions only, else 0 */
+	uint32_t ctf_stream_id;            /* CTF stream class id (ASK chan_id): live beacons */
 	struct rb_channel *rbc;
 	struct mdcache *cache;             /* metadata channels; internally locked */
 	struct relayd *relayd;             /* streaming: the pair (ref), else NULL */
@@ -75,6 +77,8 @@ struct channel {
 	struct cds_list_head unlinked_node; /* on the table's unlinked list while unlinked */
 	bool wakeup_open;                  /* our channel wakeup fd copy could not be closed */
 	struct loop_source *hup_src;       /* data channels after GET_CHANNEL */
+	bool live_md_known;                /* live: the session's metadata channel was found */
+	uint64_t live_md_key;              /* ... and its key */
 	int poll_wr;                       /* metadata poll pipe write end, -1 once closed */
 	/* metadata channels: the stream; the metadata loop's once dispatched, NULL once gone */
 	struct stream *md_stream;
@@ -82,6 +86,8 @@ struct channel {
 	/* data loop */
 	struct cds_list_head data_streams; /* dispatched and alive (stream.chan_node) */
 	struct loop_source *monitor_timer;
+	struct loop_source *live_timer;
+	bool live_round;                   /* a metadata round for held live indexes runs */
 	struct stream_stats gone;          /* counters of streams already gone (stream_leave) */
 	bool released;                     /* hang-up seen: streams dispatched later close their wakeup fd */
 

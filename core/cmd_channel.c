@@ -116,11 +116,6 @@ void cmd_ask_channel(struct consumer *c, const struct cmd *cmd)
 			    a->relayd_id.value);
 			goto fail;
 		}
-		if (a->live_timer_us)
-			WARN("channel %" PRIu64 " (%s): live sessions are streamed without their live "
-			     "timer (not supported yet): packets reach the relay when sub-buffers fill "
-			     "and at stop, not every %" PRIu32 " us", a->key, a->name,
-			     a->live_timer_us);
 	}
 	attr.type = ch->metadata ? RB_CHAN_METADATA : RB_CHAN_PER_CPU;
 	attr.subbuf_size = a->subbuf_size;

@@ -18,6 +18,7 @@
 #include "conn.h"
 #include "consumer_priv.h"
 #include "data_stream.h"
+#include "live.h"
 #include "log.h"
 #include "metadata_stream.h"
 #include "relayd.h"
@@ -287,6 +288,10 @@ static void pending_data(void *arg)
 	cds_list_for_each_entry(s, &op->x.c->data_streams, node) {
 		if (op->pending || s->chan->session_id != op->session_id)
 			continue;
+		if (live_stream_pending(s)) {
+			op->pending = true;
+			continue;
+		}
 		if (rb_get_next_subbuf(s->rbs) == RB_OK) {
 			op->pending = true;
 			rb_put_subbuf(s->rbs);

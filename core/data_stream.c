@@ -2,10 +2,13 @@
 /*
  * data_stream.c - dispatched data streams on the data loop: hand-off from
  * the cmd loop, wake-ups, consumption, rotation at the rotate position,
- * hang-up (spec §5.1, §6.1, §3.11); and the release of a data channel,
- * which starts on the cmd loop and tells its streams on the data loop.
+ * hang-up (spec §5.1, §6.1, §3.11), the live timer of streamed live
+ * channels (flush, drain, beacon: live.h); and the release of a data
+ * channel, which starts on the cmd loop and tells its streams on the data
+ * loop.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -13,12 +16,14 @@
 
 #include "consumer_priv.h"
 #include "data_stream.h"
+#include "live.h"
 #include "log.h"
 #include "monitor.h"
 #include "subbuf_read.h"
 
 static void data_stream_event(void *arg, int fd, unsigned int events);
 static void release_streams(struct channel *ch);
+static void live_tick(void *arg);
 
 /* See data_stream.h: take ownership of the streams and watch them. */
 void data_streams_dispatch_cb(void *arg)
@@ -42,6 +47,14 @@ void data_streams_dispatch_cb(void *arg)
 	}
 	if (ch->monitor_timer_us && !ch->monitor_timer && monitor_timer_start(ch))
 		ERR("channel %" PRIu64 ": monitor timer not started", ch->key);
+	if (ch->live_timer_us && !ch->live_timer &&
+	    loop_add_timer(c->env.data_loop, (uint64_t)ch->live_timer_us * 1000,
+			   (uint64_t)ch->live_timer_us * 1000, "live timer", live_tick, ch,
+			   &ch->live_timer)) {
+		ERR("channel %" PRIu64 ": live timer not started: viewers see packets only as "
+		    "sub-buffers fill", ch->key);
+		ch->live_timer = NULL;
+	}
 	/* The channel hang-up overtook the hand-off: these streams missed it. */
 	if (ch->released)
 		release_streams(ch);
@@ -102,6 +115,7 @@ static void open_packet_after_consume(struct stream *s)
 /* See data_stream.h. */
 int data_stream_consume(struct stream *s)
 {
+	unsigned int budget;
 	bool one;
 	int ret;
 
@@ -110,10 +124,15 @@ int data_stream_consume(struct stream *s)
 		/* One packet at a time while a rotation or a packet open waits on it. */
 		one = s->rotate_pending ||
 		      (!s->opened_in_chunk && s->out && !rotating_to_nothing(s));
+		/* A live stream holding too many indexes waits for its round (live.h). */
+		budget = live_drain_budget(s);
+		if (budget == 0)
+			return 0;
 		if (!s->out)
 			ret = discard_one(s);
 		else
-			ret = stream_drain(s->rbs, s->out, &s->stats, one ? 1 : 0);
+			ret = stream_drain(s->rbs, s->out, &s->stats,
+					   one ? 1 : (budget == UINT_MAX ? 0 : budget));
 		if (ret > 0 && s->out) {
 			stream_account(s);
 			open_packet_after_consume(s);
@@ -161,8 +180,12 @@ static void stream_leave(struct stream *s)
 	stream_stats_add(&ch->gone, &s->stats);
 	cds_list_del(&s->node);
 	cds_list_del(&s->chan_node);
-	if (cds_list_empty(&ch->data_streams))
+	if (cds_list_empty(&ch->data_streams)) {
 		monitor_timer_stop(ch);
+		if (ch->live_timer)
+			loop_remove(ch->c->env.data_loop, ch->live_timer);
+		ch->live_timer = NULL;
+	}
 	stream_free(s);
 }
 
@@ -205,6 +228,43 @@ static void data_stream_release(struct stream *s)
 	data_stream_hangup(s);
 }
 
+/* A live round ended: drain what a full index gate left in the ring. */
+static void live_resume(struct stream *s)
+{
+	if (live_stream(s) && data_stream_consume(s))
+		ERR("stream %s: consumption failed; retried on the next wake-up", s->name);
+}
+
+/*
+ * Live timer of a streamed live channel: close every stream's open packet
+ * (active flush: an empty packet stays open), drain it, and send a beacon
+ * for the streams left with nothing, so viewers move on (live.h).
+ */
+static void live_tick(void *arg)
+{
+	struct channel *ch = arg;
+	struct stream *s;
+
+	cds_list_for_each_entry(s, &ch->data_streams, chan_node) {
+		uint64_t ts;
+		bool have_ts;
+
+		if (!live_stream(s))
+			continue;
+		/* Before the flush: no event of a later packet can be older. */
+		have_ts = rb_current_timestamp(s->rbs, &ts) == RB_OK;
+		if (rb_flush(s->rbs, true) != RB_OK) {
+			DBG("stream %s: live flush failed", s->name);
+			continue;
+		}
+		if (data_stream_consume(s))
+			ERR("stream %s: consumption failed; retried on the next wake-up", s->name);
+		if (have_ts)
+			(void)live_beacon_if_idle(s, ts);
+	}
+	live_round_request(ch, live_resume);
+}
+
 /* Wait fd event of a dispatched data stream. */
 static void data_stream_event(void *arg, int fd, unsigned int events)
 {
@@ -214,6 +274,8 @@ static void data_stream_event(void *arg, int fd, unsigned int events)
 		drain_wakeups(fd);
 		if (data_stream_consume(s))
 			ERR("stream %s: consumption failed; retried on the next wake-up", s->name);
+		if (live_stream(s))
+			live_round_request(s->chan, live_resume);
 	}
 	if (events & (LOOP_HUP | LOOP_ERR))
 		data_stream_hangup(s);

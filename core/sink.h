@@ -89,6 +89,12 @@ struct sink_stream_params {
 	bool metadata;
 	/* A one-off copy (snapshot): a relay is not told a stream set is complete. */
 	bool snapshot;
+	/*
+	 * A data stream of a live session: the relay backend holds each
+	 * packet's index until the core says the metadata it needs reached the
+	 * relay (sink_relay.h); the file backend ignores it.
+	 */
+	bool live;
 };
 
 /* Counters of one stream output. */

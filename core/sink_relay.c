@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "sink_relay.h"
@@ -25,6 +26,12 @@ struct relay_chunk {
 	uint64_t chunk_id;
 };
 
+/* An index a live stream holds back (sink_relay.h, "live index gate"). */
+struct held_index {
+	uint64_t seq;              /* net sequence number of its packet */
+	struct ctf_index_entry e;
+};
+
 struct relay_stream {
 	struct sink_stream base;
 	struct relayd *r;          /* ref */
@@ -32,8 +39,12 @@ struct relay_stream {
 	char name[64];             /* for log lines */
 	bool metadata;
 	bool with_index;
+	bool live;
 	struct sink_stats st;
 	uint64_t dropped;
+	/* live: indexes not sent yet, oldest first; the first `marked` go next */
+	struct held_index *held;
+	size_t held_n, held_cap, marked;
 };
 
 static const struct sink_ops relay_ops;
@@ -71,6 +82,7 @@ static int relay_stream_open(struct sink_chunk *chunk, const struct sink_stream_
 	s->base.chunk = chunk;
 	s->metadata = p->metadata;
 	s->with_index = p->with_index;
+	s->live = p->live && p->with_index;
 	snprintf(s->name, sizeof(s->name), "%s", p->name);
 	ret = relayd_add_stream(c->r, &s->rs, p->name, path, p->tracefile_size,
 				p->tracefile_count, c->chunk_id, p->metadata);
@@ -99,7 +111,50 @@ static int drop(struct relay_stream *s)
 	return 0;
 }
 
-/* sink_ops.write_packet: SEND_METADATA, or a data packet then its SEND_INDEX. */
+/* Live: keep the index of packet `seq` for a later send_held().  0 / -ENOMEM. */
+static int hold_index(struct relay_stream *s, uint64_t seq, const struct ctf_index_entry *e)
+{
+	if (s->held_n == s->held_cap) {
+		size_t cap = s->held_cap ? s->held_cap * 2 : 16;
+		struct held_index *h = realloc(s->held, cap * sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		s->held = h;
+		s->held_cap = cap;
+	}
+	s->held[s->held_n].seq = seq;
+	s->held[s->held_n].e = *e;
+	s->held_n++;
+	return 0;
+}
+
+/*
+ * Send the first n held indexes and forget them; on a dead pair they are
+ * only counted as dropped.  0, or the first error (the rest are dropped).
+ */
+static int send_held(struct relay_stream *s, size_t n)
+{
+	int ret = 0;
+	size_t i;
+
+	assert(n <= s->held_n && s->marked <= s->held_n);
+	for (i = 0; i < n && !ret && !relayd_is_dead(s->r); i++)
+		ret = relayd_send_index(s->r, &s->rs, s->held[i].seq, &s->held[i].e);
+	if (i < n || ret)
+		s->dropped += n - i + (ret ? 1 : 0);
+	if (!ret && i < n)
+		ret = -EPIPE;
+	memmove(s->held, s->held + n, (s->held_n - n) * sizeof(*s->held));
+	s->held_n -= n;
+	s->marked = n < s->marked ? s->marked - n : 0;
+	return ret;
+}
+
+/*
+ * sink_ops.write_packet: SEND_METADATA, or a data packet then its SEND_INDEX
+ * (held back instead on a live stream).
+ */
 static int relay_write_packet(struct sink_stream *base, const void *buf, size_t content,
 			      size_t len, const struct ctf_index_entry *info)
 {
@@ -120,8 +175,14 @@ static int relay_write_packet(struct sink_stream *base, const void *buf, size_t 
 	} else {
 		ret = relayd_send_packet(s->r, &s->rs, buf, content, len - content, &seq);
 		/* The packet is out: a lost index cannot be retried, the pair is dead anyway. */
-		if (!ret && s->with_index && relayd_send_index(s->r, &s->rs, seq, info))
+		if (!ret && s->live && hold_index(s, seq, info)) {
+			ERR("relay stream %s: no memory to hold a live index: sent at once", s->name);
+			if (relayd_send_index(s->r, &s->rs, seq, info))
+				s->dropped++;
+		} else if (!ret && s->with_index && !s->live &&
+			   relayd_send_index(s->r, &s->rs, seq, info)) {
 			s->dropped++;
+		}
 	}
 	if (ret)
 		return relayd_is_dead(s->r) ? drop(s) : ret;
@@ -144,8 +205,13 @@ static int relay_reset(struct sink_stream *base, uint64_t version)
 static int relay_stream_close(struct sink_stream *base)
 {
 	struct relay_stream *s = to_stream(base);
-	int ret = relayd_close_stream(s->r, &s->rs);
+	int ret;
 
+	/* The last packets' indexes cannot wait for another metadata round. */
+	if (s->held_n && send_held(s, s->held_n) && !relayd_is_dead(s->r))
+		ERR("relay stream %s: held live indexes not sent", s->name);
+	free(s->held);
+	ret = relayd_close_stream(s->r, &s->rs);
 	if (ret && !relayd_is_dead(s->r))
 		ERR("relay stream %s: CLOSE_STREAM failed: %s", s->name, log_strerror(-ret));
 	if (s->dropped)
@@ -235,4 +301,32 @@ int sink_relay_beacon(struct sink_stream *out, uint64_t ctf_stream_id, uint64_t 
 	if (relayd_is_dead(s->r))
 		return 0;
 	return relayd_send_beacon(s->r, &s->rs, ctf_stream_id, ts);
+}
+
+size_t sink_relay_held(const struct sink_stream *out)
+{
+	assert(sink_is_relay(out));
+	return ((const struct relay_stream *)out)->held_n;
+}
+
+size_t sink_relay_unmarked(const struct sink_stream *out)
+{
+	const struct relay_stream *s = (const struct relay_stream *)out;
+
+	assert(sink_is_relay(out) && s->marked <= s->held_n);
+	return s->held_n - s->marked;
+}
+
+void sink_relay_mark_held(struct sink_stream *out)
+{
+	struct relay_stream *s = to_stream(out);
+
+	s->marked = s->held_n;
+}
+
+int sink_relay_send_marked(struct sink_stream *out)
+{
+	struct relay_stream *s = to_stream(out);
+
+	return s->marked ? send_held(s, s->marked) : 0;
 }

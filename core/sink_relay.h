@@ -36,4 +36,24 @@ uint64_t sink_relay_dropped(const struct sink_stream *out);
 /* Live: tell the relay the stream is idle up to `ts` (a beacon). */
 int sink_relay_beacon(struct sink_stream *out, uint64_t ctf_stream_id, uint64_t ts);
 
+/*
+ * Live index gate.  A live viewer learns of a packet from its index, and
+ * must be able to decode it then: the index may only reach the relay after
+ * the metadata describing the packet's events.  So a live relay stream
+ * sends each data packet at once but holds its index; the owner loop marks
+ * the held indexes before asking the session daemon for its latest
+ * metadata, and sends the marked ones once that metadata is on the relay.
+ * Indexes held after the mark wait for the next round.  Closing the stream
+ * sends whatever is still held (the final round cannot wait).
+ * All of these are no-ops (0) on a relay stream that is not live.
+ */
+/* Indexes held, marked or not. */
+size_t sink_relay_held(const struct sink_stream *out);
+/* Indexes held since the last mark (they need a metadata round of their own). */
+size_t sink_relay_unmarked(const struct sink_stream *out);
+/* Mark every held index: they go out after the round that starts now. */
+void sink_relay_mark_held(struct sink_stream *out);
+/* The round finished: send the marked indexes, in order.  0 or -errno (pair dead). */
+int sink_relay_send_marked(struct sink_stream *out);
+
 #endif /* SLUICE_CORE_SINK_RELAY_H */

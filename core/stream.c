@@ -69,6 +69,7 @@ int stream_open_output(struct stream *s, struct chunk *chunk, bool snapshot)
 		.with_index = !ch->metadata && !snapshot,
 		.metadata = ch->metadata,
 		.snapshot = snapshot,
+		.live = ch->live_timer_us && !snapshot,
 	};
 	struct sink_chunk *sc = chunk_sink(chunk);
 	int ret;

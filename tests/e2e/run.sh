@@ -3,7 +3,7 @@
 # run.sh - run the end-to-end scenarios against a consumer daemon.
 #   tests/e2e/run.sh CONSUMERD APP [SCENARIO...]
 # SCENARIO: a name of E2E_SCENARIOS (the default list, which includes the streaming scenarios of
-# scenarios_relay.sh but E2E_RELAY_PENDING), or `relay` for every streaming scenario.
+# scenarios_relay.sh), or `relay` for every streaming scenario.
 # CONSUMERD: path of the consumer daemon the session daemon spawns (ours, or the stock one to
 # check the tests themselves).  APP: the traced app binary.  Prints one line per scenario and a
 # closing "e2e: N passed, M failed".
@@ -16,8 +16,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 CONSUMERD=$(readlink -f "$1")
 E2E_APP=$(readlink -f "$2")
 shift 2
-[ $# -eq 0 ] && [ ${#E2E_RELAY_PENDING[@]} -gt 0 ] &&
-	echo "e2e: not run (not supported yet, issue 10): ${E2E_RELAY_PENDING[*]}"
 if [ $# -gt 0 ]; then
 	E2E_SCENARIOS=()
 	for s in "$@"; do

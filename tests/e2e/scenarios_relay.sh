@@ -5,18 +5,14 @@
 # daemon, starts its own relay daemon (relayd_start, lib.sh) and returns non-zero on any failed
 # check.  Counts are exact wherever lttng guarantees them (blocking channels lose nothing).
 #
-# The default list (make check) takes every one of them but E2E_RELAY_PENDING: live sessions,
-# whose live timer, beacons and metadata-before-index ordering sluice does not have yet (issue 10
-# item 3).  Run any by name, or all with the name `relay`:
+# The default list (make check) takes every one of them.  Run any by name, or all with the name
+# `relay`:
 #   tests/e2e/run.sh CONSUMERD APP relay
 #   tests/e2e/run.sh CONSUMERD APP relay_stream relay_live
 
-E2E_RELAY_SCENARIOS=(relay_stream relay_buffers_pid relay_live relay_snapshot relay_rotate
+E2E_RELAY_SCENARIOS=(relay_stream relay_buffers_pid relay_live relay_live_new_events relay_snapshot relay_rotate
 		     relay_tracefile relay_killed relay_same_as_stock)
-E2E_RELAY_PENDING=(relay_live)
-for s in "${E2E_RELAY_SCENARIOS[@]}"; do
-	[[ " ${E2E_RELAY_PENDING[*]} " == *" $s "* ]] || E2E_SCENARIOS+=("$s")
-done
+E2E_SCENARIOS+=("${E2E_RELAY_SCENARIOS[@]}")
 
 # relay_blocking_session NAME CREATE-OPTION...: start a relay, create a streaming session NAME to it
 # (with the extra `lttng create` options), a blocking per-UID channel c0 with every app event,
@@ -150,8 +146,43 @@ scenario_relay_buffers_pid() {
 # Live session (live timer 1 s): a babeltrace2 lttng-live reader attached while the app runs
 # sees events before the session is stopped (the live timer works), and in the end every event,
 # per stream in timestamp order, every thread's sequence complete; it exits on destroy.
+# live_reader_start SESSION: attach `babeltrace2 --input-format=lttng-live` to the live session
+# SESSION of the relay (output in $E2E_DIR/live.out, errors in live.err), wait (bounded) until it is
+# connected, then give it a second to list and attach to the session.  Sets LIVE_READER_PID.
+live_reader_start() {
+	local url=$E2E_RELAY_LIVE_URL/host/$(hostname)/$1 i
+	echo "  info: live URL $url"
+	# A simple command so that $! is babeltrace2 itself; e2e_cleanup ends it by PID.
+	babeltrace2 --input-format=lttng-live "$url" --clock-cycles >"$E2E_DIR/live.out" \
+		2>"$E2E_DIR/live.err" &
+	LIVE_READER_PID=$!
+	E2E_APP_PIDS+=("$LIVE_READER_PID")
+	for i in $(seq 200); do
+		ss -Htnp state established "( dport = :$E2E_RELAY_LIVE_PORT )" 2>/dev/null |
+			grep -q "pid=$LIVE_READER_PID," && break
+		kill -0 "$LIVE_READER_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	ss -Htnp state established "( dport = :$E2E_RELAY_LIVE_PORT )" 2>/dev/null |
+		grep -q "pid=$LIVE_READER_PID," ||
+		{ echo "  FAIL: the live reader did not connect: $(head -c 600 "$E2E_DIR/live.err")"; return 1; }
+	sleep 1
+}
+
+# live_reader_end: after `lttng destroy`, the live reader must exit by itself (bounded), cleanly.
+live_reader_end() {
+	local rc=0
+	kill -0 "$LIVE_READER_PID" 2>/dev/null && ! wait_pid "$LIVE_READER_PID" 30 &&
+		{ echo "  FAIL: the live reader did not exit within 30 s of the session's destruction"; return 1; }
+	wait "$LIVE_READER_PID" 2>/dev/null || rc=$?
+	[ -s "$E2E_DIR/live.err" ] && echo "  info: reader stderr: $(head -c 300 "$E2E_DIR/live.err")"
+	check "live reader exit status" 0 "$rc"
+}
+
+# Live session read while the app runs: every event reaches the live reader, in order per stream
+# and per thread, and events flow before `lttng stop` (the live timer, not only full sub-buffers).
 scenario_relay_live() {
-	local reader i n seen out url
+	local n seen out
 	relayd_start &&
 	lt create s --live=1000000 --set-url="$E2E_RELAY_URL" &&
 	lt enable-channel -u c0 --blocking-timeout=inf &&
@@ -160,23 +191,7 @@ scenario_relay_live() {
 	# The app registers (its per-UID streams exist) but emits only once the reader is attached.
 	app_bg "$E2E_DIR/count" -n 1500 -t 2 -d 2000 -w "$E2E_DIR/go"
 	local app_pid=$LAST_APP_PID
-	url=$E2E_RELAY_LIVE_URL/host/$(hostname)/s
-	echo "  info: live URL $url"
-	# A simple command so that $! is babeltrace2 itself; e2e_cleanup ends it by PID.
-	babeltrace2 --input-format=lttng-live "$url" --clock-cycles >"$E2E_DIR/live.out" \
-		2>"$E2E_DIR/live.err" &
-	reader=$!
-	E2E_APP_PIDS+=("$reader")
-	for i in $(seq 200); do
-		ss -Htnp state established "( dport = :$E2E_RELAY_LIVE_PORT )" 2>/dev/null |
-			grep -q "pid=$reader," && break
-		kill -0 "$reader" 2>/dev/null || break
-		sleep 0.05
-	done
-	ss -Htnp state established "( dport = :$E2E_RELAY_LIVE_PORT )" 2>/dev/null | grep -q "pid=$reader," ||
-		{ echo "  FAIL: the live reader did not connect: $(head -c 600 "$E2E_DIR/live.err")"; return 1; }
-	# Connected; give it time to list and attach to the session before any packet exists.
-	sleep 1
+	live_reader_start s || return 1
 	touch "$E2E_DIR/go"
 	wait_pid "$app_pid" 60 || { echo "  FAIL: app did not finish in 60 s"; return 1; }
 	n=$(cat "$E2E_DIR/count")
@@ -184,14 +199,40 @@ scenario_relay_live() {
 	echo "  info: the reader had $seen of $n events when the app ended (before lttng stop)"
 	[ "$seen" -gt 0 ] || { echo "  FAIL: nothing reached the live reader before lttng stop"; return 1; }
 	lt stop && lt destroy || return 1
-	wait_pid "$reader" 30 ||
-		{ echo "  FAIL: the live reader did not exit within 30 s of the session's destruction"; return 1; }
-	[ -s "$E2E_DIR/live.err" ] && echo "  info: reader stderr: $(head -c 300 "$E2E_DIR/live.err")"
+	live_reader_end || return 1
 	check "events seen live = emitted" "$n" "$(wc -l <"$E2E_DIR/live.out")" || return 1
 	out=$(seq_check 0 1499 <"$E2E_DIR/live.out")
 	check "live: per-stream timestamp order, per-thread sequences 0..1499" "events $n" "$out" || return 1
 	# What the relay wrote to disk is the same trace.
 	check "events in the relay's files" "$n" "$(bt_count "$(relay_session_dir s)")"
+}
+
+# Live session whose metadata grows while the reader reads: only `tick` is enabled at first, then
+# `message` while the app runs, so packets start carrying an event class the metadata described
+# only a moment before.  The live reader must decode every packet (an index sent before its
+# metadata makes it fail) and see exactly what the relay wrote.
+scenario_relay_live_new_events() {
+	local n_files n_live n_msg
+	relayd_start &&
+	lt create s --live=200000 --set-url="$E2E_RELAY_URL" &&
+	lt enable-channel -u c0 --blocking-timeout=inf --subbuf-size=16384 --num-subbuf=4 &&
+	lt enable-event -u -c c0 sluice_app:tick &&
+	lt start || return 1
+	app_bg "$E2E_DIR/count" -n 6000 -t 2 -d 500 -w "$E2E_DIR/go"
+	local app_pid=$LAST_APP_PID
+	live_reader_start s || return 1
+	touch "$E2E_DIR/go"
+	sleep 0.5
+	lt enable-event -u -c c0 sluice_app:message || return 1
+	wait_pid "$app_pid" 60 || { echo "  FAIL: app did not finish in 60 s"; return 1; }
+	lt stop && lt destroy || return 1
+	live_reader_end || return 1
+	n_files=$(bt_count "$(relay_session_dir s)") || return 1
+	n_live=$(wc -l <"$E2E_DIR/live.out")
+	n_msg=$(grep -c 'sluice_app:message' "$E2E_DIR/live.out")
+	echo "  info: $n_live events live, $n_msg of them of the class enabled mid-run"
+	[ "$n_msg" -gt 0 ] || { echo "  FAIL: no event of the class enabled mid-run"; return 1; }
+	check "events seen live = events in the relay's files" "$n_files" "$n_live"
 }
 
 # Snapshot session to the relay (overwrite channel large enough to lose nothing, vpid context):

@@ -22,6 +22,7 @@
 
 #include "io_posix.h"
 #include "relayd.h"
+#include "sink_relay.h"
 
 struct fx {
 	struct relayd_registry *reg;
@@ -234,6 +235,129 @@ static void test_packets(void **state)
 	recv(f->ctrl_peer, (char[128]){ 0 }, 128, MSG_DONTWAIT);
 }
 
+/* Read one data packet header + payload off the data socket; its net sequence number. */
+static uint64_t data_packet_seq(struct fx *f, size_t payload)
+{
+	uint8_t b[64];
+	uint64_t seq = 0;
+
+	assert_true(payload + 32 <= sizeof(b));
+	assert_int_equal(recv(f->data_peer, b, 32 + payload, MSG_DONTWAIT), (ssize_t)(32 + payload));
+	for (int i = 16; i < 24; i++)   /* after the 8-byte circuit id and the stream id */
+		seq = seq << 8 | b[i];
+	return seq;
+}
+
+/* SEND_INDEX of net sequence `seq` (its packet_seq_num field is the entry's, 7 + seq here). */
+static void expect_index(struct fx *f, uint64_t seq)
+{
+	char hex[400];
+
+	snprintf(hex, sizeof(hex),
+		 "0000000000000001%016llx0000000000008000" "00000000000002a0%016llx"
+		 "00000000000000020000000000000000" "000000000000000000000000000000050000000000"
+		 "0000%02llx", (unsigned long long)seq, (unsigned long long)seq,
+		 (unsigned long long)(7 + seq));
+	expect_ctrl(f, 13, hex);
+}
+
+/*
+ * The live index gate (sink_relay.h): a live stream sends each packet at
+ * once and holds its index; the marked ones go out when the round ends,
+ * the rest wait for the next round, and the close sends what is left
+ * before CLOSE_STREAM.  A stream that is not live sends each index at once.
+ */
+static void test_live_index_gate(void **state)
+{
+	struct fx *f = *state;
+	struct sink_chunk *chunk;
+	struct sink_stream *out;
+	struct sink_stream_params p = { .pathname = "uid/1/64-bit", .name = "c_0",
+					.with_index = true, .live = true };
+	struct ctf_index_entry e = { .packet_size = 32768, .content_size = 672,
+				     .timestamp_end = 2, .stream_instance_id = 5 };
+	char buf[16] = "0123456789abcdef";
+
+	assert_int_equal(sink_relay_chunk_create(f->r, 4, &chunk), 0);
+	reply(f, "00000000000000010000000a");
+	assert_int_equal(sink_stream_open(chunk, &p, &out), 0);
+	recv(f->ctrl_peer, (char[256]){ 0 }, 256, MSG_DONTWAIT);
+	for (uint64_t i = 0; i < 2; i++) {
+		e.timestamp_begin = i;
+		e.packet_seq_num = 7 + i;
+		assert_int_equal(sink_write_packet(out, buf, 8, 16, &e), 0);
+		assert_int_equal(data_packet_seq(f, 8), i);
+	}
+	expect_ctrl_idle(f);
+	assert_int_equal(sink_relay_held(out), 2);
+	assert_int_equal(sink_relay_unmarked(out), 2);
+	sink_relay_mark_held(out);
+	assert_int_equal(sink_relay_unmarked(out), 0);
+	/* A packet read after the mark: its metadata is not covered by this round. */
+	e.timestamp_begin = 2;
+	e.packet_seq_num = 9;
+	assert_int_equal(sink_write_packet(out, buf, 8, 16, &e), 0);
+	assert_int_equal(data_packet_seq(f, 8), 2);
+	assert_int_equal(sink_relay_unmarked(out), 1);
+	reply(f, "0000000a0000000a");
+	assert_int_equal(sink_relay_send_marked(out), 0);
+	expect_index(f, 0);
+	expect_index(f, 1);
+	expect_ctrl_idle(f);
+	assert_int_equal(sink_relay_held(out), 1);
+	assert_int_equal(sink_relay_unmarked(out), 1);
+	assert_int_equal(sink_relay_send_marked(out), 0);  /* nothing marked: nothing sent */
+	expect_ctrl_idle(f);
+	/* Close: the held index, then CLOSE_STREAM. */
+	reply(f, "0000000a0000000a");
+	assert_int_equal(sink_stream_close(out), 0);
+	expect_index(f, 2);
+	expect_ctrl(f, 7, "0000000000000001" "0000000000000002");
+	expect_ctrl_idle(f);
+
+	/* Not live: the index follows its packet at once. */
+	p.live = false;
+	reply(f, "00000000000000020000000a");
+	assert_int_equal(sink_stream_open(chunk, &p, &out), 0);
+	recv(f->ctrl_peer, (char[256]){ 0 }, 256, MSG_DONTWAIT);
+	reply(f, "0000000a");
+	assert_int_equal(sink_write_packet(out, buf, 8, 16, &e), 0);
+	assert_int_equal(sink_relay_held(out), 0);
+	recv(f->ctrl_peer, (char[256]){ 0 }, 256, MSG_DONTWAIT);
+	reply(f, "0000000a");
+	assert_int_equal(sink_stream_close(out), 0);
+	recv(f->ctrl_peer, (char[256]){ 0 }, 256, MSG_DONTWAIT);
+	assert_int_equal(sink_chunk_destroy(chunk), 0);
+	assert_false(relayd_is_dead(f->r));
+}
+
+/* A live stream whose relay dies: held indexes are dropped, counted, never sent. */
+static void test_live_gate_dead_pair(void **state)
+{
+	struct fx *f = *state;
+	struct sink_chunk *chunk;
+	struct sink_stream *out;
+	struct sink_stream_params p = { .pathname = "", .name = "c_0", .with_index = true,
+					.live = true };
+	struct ctf_index_entry e = { .packet_size = 128, .content_size = 64 };
+	char buf[16] = { 0 };
+
+	assert_int_equal(sink_relay_chunk_create(f->r, 4, &chunk), 0);
+	reply(f, "00000000000000010000000a");
+	assert_int_equal(sink_stream_open(chunk, &p, &out), 0);
+	recv(f->ctrl_peer, (char[256]){ 0 }, 256, MSG_DONTWAIT);
+	assert_int_equal(sink_write_packet(out, buf, 8, 16, &e), 0);
+	assert_int_equal(sink_write_packet(out, buf, 8, 16, &e), 0);
+	sink_relay_mark_held(out);
+	reply(f, "0000000b");                   /* the first index is refused: the pair dies */
+	assert_int_equal(sink_relay_send_marked(out), -EPIPE);
+	assert_true(relayd_is_dead(f->r));
+	assert_int_equal(sink_relay_held(out), 0);
+	assert_int_equal(sink_relay_dropped(out), 2);
+	assert_int_equal(sink_stream_close(out), 0);
+	assert_int_equal(sink_chunk_destroy(chunk), 0);
+}
+
 /* A CLOSE_TRACE_CHUNK path whose NUL is not its last byte is garbage: the pair dies. */
 static void test_chunk_bad_path(void **state)
 {
@@ -339,6 +463,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refused_kills, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_sockets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_live_index_gate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_live_gate_dead_pair, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
