@@ -8,12 +8,15 @@
 # checks, the disturbance flag, the medians, the table on stdout, DIR/runs.tsv, DIR/bench.tsv
 # and the charts DIR/<scenario>.png.  The session daemon helpers come from tests/e2e/lib.sh.
 #
-# Environment (full run): BENCH_REPS (3), BENCH_EVENTS (5000000), BENCH_SCENARIOS ("small
-# default overwrite"), BENCH_OUTPUTS ("tmpfs disk"), BENCH_THREADS ("1 2"), BENCH_DISTURB_PCT
-# (15), BENCH_QUIET_WAIT (10: seconds to wait for a quiet machine before a run), BENCH_TMPFS /
-# BENCH_DISK (parent directories of the two outputs), BENCH_STOCK (the stock consumer).
+# Environment (full run): BENCH ("local relay": the parts to run), BENCH_REPS (3), BENCH_EVENTS
+# (5000000), BENCH_SCENARIOS ("small default overwrite"), BENCH_OUTPUTS ("tmpfs disk"),
+# BENCH_THREADS ("1 2"), BENCH_DISTURB_PCT (15), BENCH_QUIET_WAIT (10: seconds to wait for a
+# quiet machine before a run), BENCH_TMPFS / BENCH_DISK (parent directories of the two outputs),
+# BENCH_STOCK (the stock consumer).  The part "relay" streams to one lttng-relayd on loopback
+# (output "relay", its trace on the tmpfs): BENCH_RELAY_SCENARIOS ("small default"),
+# BENCH_RELAY_THREADS ("1"), BENCH_RELAY_EVENTS (BENCH_EVENTS).
 # --smoke: small x tmpfs x 1 thread, one run of each, BENCH_SMOKE_EVENTS (200000) events,
-# BENCH_QUIET_WAIT 2.
+# BENCH_QUIET_WAIT 2; BENCH=relay (or "local relay") makes it small x relay x 1 thread.
 #
 # Every process started here is ended by PID (the trap); every wait is bounded.
 set -u
@@ -56,22 +59,34 @@ STOCK=${BENCH_STOCK:-$STOCK_CONSUMERD}
 # The smoke checks that runs work, not how fast: it waits little for a quiet machine.
 if [ -n "$smoke" ]; then
 	REPS=1 EVENTS=${BENCH_SMOKE_EVENTS:-200000} QUIET_WAIT=${BENCH_QUIET_WAIT:-2}
-	SCENARIOS=(small) OUTPUTS=(tmpfs) THREADS=(1)
+	RELAY_EVENTS=$EVENTS
+	SCENARIOS=(small) OUTPUTS=(tmpfs) THREADS=(1) RELAY_SCENARIOS=(small) RELAY_THREADS=(1)
+	read -r -a PARTS <<<"${BENCH:-local}"
 else
 	REPS=${BENCH_REPS:-3} EVENTS=${BENCH_EVENTS:-5000000} QUIET_WAIT=${BENCH_QUIET_WAIT:-10}
+	RELAY_EVENTS=${BENCH_RELAY_EVENTS:-$EVENTS}
 	read -r -a SCENARIOS <<<"${BENCH_SCENARIOS:-small default overwrite}"
 	read -r -a OUTPUTS <<<"${BENCH_OUTPUTS:-tmpfs disk}"
 	read -r -a THREADS <<<"${BENCH_THREADS:-1 2}"
+	read -r -a RELAY_SCENARIOS <<<"${BENCH_RELAY_SCENARIOS:-small default}"
+	read -r -a RELAY_THREADS <<<"${BENCH_RELAY_THREADS:-1}"
+	read -r -a PARTS <<<"${BENCH:-local relay}"
 fi
+# has_part local|relay: whether that part of the bench runs.
+has_part() { [[ " ${PARTS[*]} " == *" $1 "* ]]; }
 DISTURB_PCT=${BENCH_DISTURB_PCT:-15}
 APP_TIMEOUT=${BENCH_APP_TIMEOUT:-300}
 check_settings() {
-	local v s o t
-	for v in REPS EVENTS DISTURB_PCT APP_TIMEOUT; do
+	local v s o t p
+	for v in REPS EVENTS RELAY_EVENTS DISTURB_PCT APP_TIMEOUT; do
 		[[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 ] || die "$v must be a positive number (${!v})"
 	done
 	[[ $QUIET_WAIT =~ ^[0-9]+$ ]] || die "BENCH_QUIET_WAIT must be a number of seconds ($QUIET_WAIT)"
-	for s in "${SCENARIOS[@]}"; do
+	for p in "${PARTS[@]}"; do
+		case $p in local|relay) ;; *) die "unknown part '$p' in BENCH (local relay)" ;; esac
+	done
+	[ ${#PARTS[@]} -gt 0 ] || die "BENCH names no part (local relay)"
+	for s in "${SCENARIOS[@]}" "${RELAY_SCENARIOS[@]}"; do
 		case $s in
 		small|default|overwrite) ;;
 		*) die "unknown scenario '$s' (small default overwrite)" ;;
@@ -80,11 +95,19 @@ check_settings() {
 	for o in "${OUTPUTS[@]}"; do
 		case $o in tmpfs|disk) ;; *) die "unknown output '$o' (tmpfs disk)" ;; esac
 	done
-	for t in "${THREADS[@]}"; do
+	for t in "${THREADS[@]}" "${RELAY_THREADS[@]}"; do
 		[[ $t =~ ^[0-9]+$ ]] && [ "$t" -ge 1 ] && [ "$t" -le 256 ] || die "bad thread count '$t'"
 	done
-	[ ${#SCENARIOS[@]} -gt 0 ] && [ ${#OUTPUTS[@]} -gt 0 ] && [ ${#THREADS[@]} -gt 0 ] ||
-		die "nothing to run"
+	if has_part local; then
+		[ ${#SCENARIOS[@]} -gt 0 ] && [ ${#OUTPUTS[@]} -gt 0 ] && [ ${#THREADS[@]} -gt 0 ] ||
+			die "nothing to run in the local part"
+	fi
+	if has_part relay; then
+		[ ${#RELAY_SCENARIOS[@]} -gt 0 ] && [ ${#RELAY_THREADS[@]} -gt 0 ] ||
+			die "nothing to run in the relay part"
+		command -v lttng-relayd >/dev/null || die "lttng-relayd is missing (bash ci/install-deps.sh)"
+		command -v ss >/dev/null || die "ss is missing (iproute2; bash ci/install-deps.sh)"
+	fi
 	command -v babeltrace2 >/dev/null || die "babeltrace2 is missing (bash ci/install-deps.sh)"
 	[ -x "$STOCK" ] || die "the stock consumer $STOCK is missing"
 }
@@ -102,7 +125,7 @@ channel_opts() {
 
 # ---- everything this script starts or makes, ended / removed by the trap ----------------------
 
-bin_dir= tmpfs_base= disk_base= APP_PID= E2E_DIR=
+bin_dir= tmpfs_base= disk_base= APP_PID= E2E_DIR= RELAY_PID=
 # stop_app: end the app (its `timeout` wrapper passes TERM on), bounded.
 stop_app() {
 	[ -n "$APP_PID" ] || return 0
@@ -119,6 +142,7 @@ end_session() {
 bench_cleanup() {
 	stop_app
 	end_session
+	relay_end
 	[ -n "$bin_dir" ] && rm -rf "$bin_dir"
 	[ -n "$tmpfs_base" ] && rm -rf "$tmpfs_base"
 	[ -n "$disk_base" ] && rm -rf "$disk_base"
@@ -160,7 +184,12 @@ setup() {
 		useradd --system --no-create-home --shell /usr/sbin/nologin "$E2E_USER" ||
 			die "cannot create user $E2E_USER"
 	fi
-	for o in "${OUTPUTS[@]}"; do
+	local outs=()
+	has_part local && outs+=("${OUTPUTS[@]}")
+	# The relay daemon's output is on the tmpfs.
+	has_part relay && outs+=(tmpfs)
+	for o in "${outs[@]}"; do
+		[ "$o" = tmpfs ] && [ -n "$tmpfs_base" ] && continue
 		case $o in
 		tmpfs) tmpfs_base=$(make_base "$tmpfs_parent") ||
 			die "cannot make a directory in $tmpfs_parent" ;;
@@ -172,8 +201,50 @@ setup() {
 	rm -f "$out_dir"/*.png "$out_dir"/*.dat "$out_dir"/*.gp "$RUNS_TSV" "$SUMMARY_TSV"
 	printf '%s\t' scenario output threads rep consumer status emitted kept discarded \
 		lost_packets bytes app_s mb_s consumer_cpu_s cpu_s_per_gb max_rss_mb stop_ms \
-		other_cpu_pct >"$RUNS_TSV"
+		other_cpu_pct relay_cpu_s relay_cpu_s_per_gb >"$RUNS_TSV"
 	printf 'note\n' >>"$RUNS_TSV"
+}
+
+# ---- the relay daemon of the streaming part -------------------------------------------------
+
+# relay_begin: one lttng-relayd for every streaming run, started with lib.sh's relayd_start as
+# the test user with a private HOME (in $tmpfs_base/relayd) on free loopback ports; its output
+# is $tmpfs_base/relayd/relay (on the tmpfs).  Sets RELAY_PID, RELAY_OUT, RELAY_URL.  Run in
+# this shell (the relay daemon is its child, ended by PID in relay_end).
+RELAY_DIR= RELAY_OUT= RELAY_URL=
+relay_begin() {
+	local rc
+	RELAY_DIR=$tmpfs_base/relayd
+	mkdir -p "$RELAY_DIR/home" && chmod 755 "$RELAY_DIR" || return 1
+	# What e2e_start sets for the session daemon, for relayd_start (E2E_DIR, E2E_RUN, E2E_ENV).
+	if [ "$(id -u)" -eq 0 ]; then
+		chown "$E2E_USER:" "$RELAY_DIR/home" || return 1
+		E2E_RUN=(setpriv --reuid="$E2E_USER" --regid="$E2E_USER" --clear-groups --)
+	else
+		E2E_RUN=()
+	fi
+	E2E_ENV=(env HOME="$RELAY_DIR/home" LTTNG_HOME="$RELAY_DIR/home")
+	E2E_DIR=$RELAY_DIR E2E_RELAYD_PID=
+	relayd_start
+	rc=$?
+	# The relay is ours, not the next session's: e2e_cleanup must not stop it.
+	RELAY_PID=$E2E_RELAYD_PID RELAY_OUT=${E2E_RELAY_OUT:-} RELAY_URL=${E2E_RELAY_URL:-}
+	E2E_DIR= E2E_RELAYD_PID=
+	[ $rc -eq 0 ] && [ -n "$RELAY_PID" ]
+}
+# relay_end: stop the relay daemon (TERM, then KILL after 10 s; lib.sh), by PID.
+relay_end() {
+	[ -n "$RELAY_PID" ] || return 0
+	E2E_RELAYD_PID=$RELAY_PID
+	relayd_stop
+	RELAY_PID= E2E_RELAYD_PID=
+}
+# relay_alive: the relay daemon is running; (re)started if not.
+relay_alive() {
+	[ -n "$RELAY_PID" ] && kill -0 "$RELAY_PID" 2>/dev/null && return 0
+	[ -n "$RELAY_PID" ] && echo "$tag: the relay daemon $RELAY_PID is gone, starting another" >&2
+	relay_end
+	relay_begin
 }
 
 # ---- measuring --------------------------------------------------------------------------------
@@ -195,6 +266,8 @@ vm_hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 session_pids() {
 	local pid
 	echo "$E2E_SESSIOND_PID"
+	# The relay daemon of the streaming part works for the run too.
+	[ -n "$RELAY_PID" ] && echo "$RELAY_PID"
 	for pid in $(consumer_pids); do
 		echo "$pid"
 		ps -o pid= --ppid "$pid" 2>/dev/null | tr -d ' '
@@ -337,24 +410,51 @@ stream_bytes() {
 
 # ---- one run ----------------------------------------------------------------------------------
 
+# relay_trace SESSION: the relay's one session directory of SESSION (SESSION-YYYYMMDD-HHMMSS
+# under RELAY_OUT/<hostname>/); fails if there is none or more than one.
+relay_trace() {
+	local dirs
+	dirs=$(find "$RELAY_OUT" -mindepth 2 -maxdepth 2 -type d -name "$1-[0-9]*-[0-9]*" 2>/dev/null)
+	[ -n "$dirs" ] && [ "$(printf '%s\n' "$dirs" | wc -l)" -eq 1 ] || return 1
+	echo "$dirs"
+}
+
 # bench_run CONSUMERD NAME SCENARIO OUTPUT THREADS REP: one session through a fresh session
 # daemon; appends a row to runs.tsv and sets RUN_STATUS (ok, disturbed, FAILED) and RUN_LINE.
-# Runs in this shell (not a subshell): the app must be its child, for `times`.
+# Output "relay": the session streams (--set-url) to the relay daemon of relay_begin, and the
+# trace counted is the relay's copy.  Runs in this shell (not a subshell): the app must be its
+# child, for `times`.
+RUN_SEQ=0
 bench_run() {
 	local consumerd=$1 name=$2 scen=$3 output=$4 threads=$5 rep=$6
 	local base trace gate app_out i line emitted app_ns stop_out t0 t1 t2 cons_pid cons_exe
 	local cpu_ticks rss_kb kept discarded lost bytes note= status
-	local other_pct window_ns rc
+	local other_pct window_ns rc events=$EVENTS sess dest relay_t0= relay_ticks=
 	RUN_STATUS=FAILED RUN_LINE=
+	RUN_SEQ=$((RUN_SEQ + 1))
+	# A session name of its own per run: the relay names its directory after it.
+	sess=s$RUN_SEQ
 
-	case $output in tmpfs) base=$tmpfs_base ;; disk) base=$disk_base ;; esac
+	case $output in tmpfs) base=$tmpfs_base ;; disk) base=$disk_base ;; relay) base=$tmpfs_base ;; esac
 	trace=$base/runs/trace
+	dest=--output=$trace
 	rm -rf "$trace" "$trace.count"
+	if [ "$output" = relay ]; then
+		events=$RELAY_EVENTS trace=
+		dest=--set-url=$RELAY_URL
+		if relay_alive; then
+			relay_t0=$(tree_ticks "$RELAY_PID")
+		else
+			fail "the relay daemon did not start"
+		fi
+	fi
 	sync -f "$base" 2>/dev/null
 
-	if ! e2e_start "$consumerd"; then
+	if [ -n "$note" ]; then
+		:
+	elif ! e2e_start "$consumerd"; then
 		fail "session daemon did not start: $(head -c 300 "$E2E_DIR/sessiond.log" | tr '\n\t' '  ')"
-	elif ! { lt create s --output="$trace" &&
+	elif ! { lt create "$sess" "$dest" &&
 		 lt enable-channel -u c0 --buffers-uid $(channel_opts "$scen") &&
 		 lt enable-event -u -c c0 'sluice_bench:*' && lt start; }; then
 		fail "lttng create/enable/start failed"
@@ -367,7 +467,7 @@ bench_run() {
 		gate=$E2E_DIR/gate app_out=$E2E_DIR/app.out
 		# timeout bounds the app; $! is timeout, the app its child (TERM is passed on).
 		timeout --kill-after=5 "$APP_TIMEOUT" "${E2E_RUN[@]}" "${E2E_ENV[@]}" "$E2E_APP" \
-			-n "$EVENTS" -t "$threads" -w "$gate" >"$app_out" 2>"$E2E_DIR/app.err" &
+			-n "$events" -t "$threads" -w "$gate" >"$app_out" 2>"$E2E_DIR/app.err" &
 		APP_PID=$!
 		for ((i = 0; i < 600; i++)); do
 			grep -q '^ready$' "$app_out" 2>/dev/null && break
@@ -411,12 +511,21 @@ bench_run() {
 				rss_kb=$(vm_hwm_kb "$cons_pid")
 				kill -0 "$cons_pid" 2>/dev/null && [ -n "$rss_kb" ] ||
 					fail "the consumer $cons_pid exited before the end of the run"
+				if [ -n "$relay_t0" ]; then
+					relay_ticks=$(( $(tree_ticks "$RELAY_PID") - relay_t0 ))
+					kill -0 "$RELAY_PID" 2>/dev/null ||
+						fail "the relay daemon $RELAY_PID exited during the run"
+				fi
 			fi
 		fi
 	fi
 	E2E_HUNG=
 	end_session
 	[ -n "${E2E_HUNG:-}" ] && fail "a daemon had to be killed at teardown"
+	if [ -z "$note" ] && [ "$output" = relay ]; then
+		trace=$(relay_trace "$sess") ||
+			fail "not one relay session directory for $sess: $(find "$RELAY_OUT" -maxdepth 2 | tr '\n' ' ')"
+	fi
 	if [ -z "$note" ]; then
 		bytes=$(stream_bytes "$trace")
 		if ! kept=$(count_events "$trace"); then
@@ -428,12 +537,14 @@ bench_run() {
 			fail "events in trace + discarded = $kept + $discarded != emitted $emitted"
 		fi
 	fi
-	rm -rf "$trace" "$trace.count"
+	[ -n "$trace" ] && rm -rf "$trace" "$trace.count"
+	[ "$output" = relay ] && [ -n "$RELAY_OUT" ] &&
+		find "$RELAY_OUT" -mindepth 2 -maxdepth 2 -type d -name "$sess-*" -exec rm -rf {} +
 
 	if [ -n "$note" ]; then
 		status=FAILED
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t\t\t\t\t\t\t\t\t\t\t\t\t%s\n' "$scen" "$output" "$threads" \
-			"$rep" "$name" "$status" "$note" >>"$RUNS_TSV"
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t%s\n' "$scen" "$output" \
+			"$threads" "$rep" "$name" "$status" "$note" >>"$RUNS_TSV"
 		RUN_LINE="FAILED: $note"
 	else
 		status=ok
@@ -443,61 +554,90 @@ bench_run() {
 			-v nm="$name" -v st="$status" -v em="$emitted" -v ke="$kept" -v di="$discarded" \
 			-v lo="$lost" -v by="$bytes" -v ans="$app_ns" -v ct="$cpu_ticks" -v hz="$CLK_TCK" \
 			-v rss="$rss_kb" -v sms="$(( (t2 - t1) / 1000000 ))" -v op="$other_pct" -v no="$note" \
+			-v rt="$relay_ticks" \
 			'BEGIN {
 				app_s = ans / 1e9; cpu = ct / hz
 				cpg = by > 0 ? sprintf("%.2f", cpu / (by / 1e9)) : "-"
+				rcpu = rt == "" ? "-" : sprintf("%.2f", rt / hz)
+				rcpg = rt == "" || by <= 0 ? "-" : sprintf("%.2f", rt / hz / (by / 1e9))
 				print sc, ou, th, rep, nm, st, em, ke, di, lo, by, sprintf("%.3f", app_s),
 				      sprintf("%.1f", by / 1e6 / app_s), sprintf("%.2f", cpu), cpg,
-				      sprintf("%.1f", rss / 1024), sms, op, no
+				      sprintf("%.1f", rss / 1024), sms, op, rcpu, rcpg, no
 			}' >>"$RUNS_TSV"
 		RUN_LINE=$(tail -n1 "$RUNS_TSV" | awk -F'\t' '{
 			printf "kept %.3fM, discarded %.3fM, lost %d pkts, %s MB/s, %s CPU s/GB, RSS %s MB, stop %d ms, other %s%%",
-			       $8 / 1e6, $9 / 1e6, $10, $13, $15, $16, $17, $18 }')
+			       $8 / 1e6, $9 / 1e6, $10, $13, $15, $16, $17, $18
+			if ($20 != "-") printf ", relay %s CPU s/GB", $20 }')
 		[ "$status" = disturbed ] && RUN_LINE="$RUN_LINE (disturbed)"
 	fi
 	RUN_STATUS=$status
 }
 
-# run_all: every scenario x output x threads, REPS times A B then B A ...; counts in
-# passed / failed.
+# run_row SCENARIO OUTPUT THREADS: REPS times A B then B A ...; counts in passed / failed.
+run_row() {
+	local scen=$1 output=$2 threads=$3 rep order who consumerd t_run ms
+	for ((rep = 1; rep <= REPS; rep++)); do
+		# A B, then B A, then A B ...: drift favours neither.
+		order="stock sluice"
+		[ $((rep % 2)) -eq 0 ] && order="sluice stock"
+		for who in $order; do
+			consumerd=$SLUICE
+			[ "$who" = stock ] && consumerd=$STOCK
+			wait_quiet
+			t_run=$(date +%s%N)
+			bench_run "$consumerd" "$who" "$scen" "$output" "$threads" "$rep"
+			ms=$(( ($(date +%s%N) - t_run) / 1000000 ))
+			printf '%s: %-9s %-5s %dT rep %d %-6s %s (%d.%d s)\n' "$tag" \
+				"$scen" "$output" "$threads" "$rep" "$who" "$RUN_LINE" \
+				$((ms / 1000)) $(( (ms % 1000) / 100 ))
+			if [ "$RUN_STATUS" = FAILED ]; then
+				failed=$((failed + 1))
+			else
+				passed=$((passed + 1))
+			fi
+		done
+	done
+}
+
+# run_all: the local part (every scenario x output x threads), then the streaming part (every
+# relay scenario x relay threads, output "relay", through one relay daemon).
 run_all() {
-	local scen output threads rep order who consumerd t_run ms plan
+	local scen output threads plan t_part
 	echo "$tag: stock $STOCK (A) vs sluice $SLUICE_SRC (B); $(lttng --version 2>/dev/null | head -n1)"
 	if [ -n "$smoke" ]; then plan="one run of each"; else plan="$REPS repetitions, A B B A ..."; fi
 	echo "$tag: $NCPU CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo))," \
-		"kernel $(uname -r); $EVENTS events of 53 bytes per run, $plan; a run is disturbed" \
-		"above ${DISTURB_PCT}% of a CPU of other load"
-	[ -n "$tmpfs_base" ] && echo "$tag: tmpfs output in $tmpfs_base ($(fs_type "$tmpfs_base"))"
-	[ -n "$disk_base" ] && echo "$tag: disk output in $disk_base ($(fs_type "$disk_base"))"
-	[ -n "$disk_base" ] && [ "$(fs_type "$disk_base")" = tmpfs ] &&
-		echo "$tag: warning: the disk output $disk_base is on a tmpfs (BENCH_DISK=DIR to change)"
-	for scen in "${SCENARIOS[@]}"; do
-		for output in "${OUTPUTS[@]}"; do
-			for threads in "${THREADS[@]}"; do
-				for ((rep = 1; rep <= REPS; rep++)); do
-					# A B, then B A, then A B ...: drift favours neither.
-					order="stock sluice"
-					[ $((rep % 2)) -eq 0 ] && order="sluice stock"
-					for who in $order; do
-						consumerd=$SLUICE
-						[ "$who" = stock ] && consumerd=$STOCK
-						wait_quiet
-						t_run=$(date +%s%N)
-						bench_run "$consumerd" "$who" "$scen" "$output" "$threads" "$rep"
-						ms=$(( ($(date +%s%N) - t_run) / 1000000 ))
-						printf '%s: %-9s %-5s %dT rep %d %-6s %s (%d.%d s)\n' "$tag" \
-							"$scen" "$output" "$threads" "$rep" "$who" "$RUN_LINE" \
-							$((ms / 1000)) $(( (ms % 1000) / 100 ))
-						if [ "$RUN_STATUS" = FAILED ]; then
-							failed=$((failed + 1))
-						else
-							passed=$((passed + 1))
-						fi
-					done
+		"kernel $(uname -r); $plan; a run is disturbed above ${DISTURB_PCT}% of a CPU of other load"
+	if has_part local; then
+		echo "$tag: local output: $EVENTS events of 53 bytes per run"
+		[ -n "$tmpfs_base" ] && echo "$tag: tmpfs output in $tmpfs_base ($(fs_type "$tmpfs_base"))"
+		[ -n "$disk_base" ] && echo "$tag: disk output in $disk_base ($(fs_type "$disk_base"))"
+		[ -n "$disk_base" ] && [ "$(fs_type "$disk_base")" = tmpfs ] &&
+			echo "$tag: warning: the disk output $disk_base is on a tmpfs (BENCH_DISK=DIR to change)"
+		for scen in "${SCENARIOS[@]}"; do
+			for output in "${OUTPUTS[@]}"; do
+				for threads in "${THREADS[@]}"; do
+					run_row "$scen" "$output" "$threads"
 				done
 			done
 		done
-	done
+	fi
+	if has_part relay; then
+		t_part=$(date +%s)
+		if relay_begin; then
+			echo "$tag: streaming: $RELAY_EVENTS events of 53 bytes per run to" \
+				"$(lttng-relayd --version 2>/dev/null | head -n1) (PID $RELAY_PID) at" \
+				"$RELAY_URL, its output in $RELAY_OUT ($(fs_type "$RELAY_OUT"))"
+		else
+			echo "$tag: the relay daemon did not start (each streaming run tries again)" >&2
+		fi
+		for scen in "${RELAY_SCENARIOS[@]}"; do
+			for threads in "${RELAY_THREADS[@]}"; do
+				run_row "$scen" relay "$threads"
+			done
+		done
+		relay_end
+		echo "$tag: streaming part: $(( $(date +%s) - t_part )) s"
+	fi
 }
 
 # ---- medians, table, TSV, charts --------------------------------------------------------------
@@ -523,15 +663,19 @@ summarize() {
 		for (m = 1; m <= nm; m++) {
 			c = col[m]
 			k = cfg SUBSEP who SUBSEP m
-			if ($c == "-" || $c == "") continue
+			if (c == 0 || $c == "-" || $c == "") continue
 			val[k, ++cnt[k]] = $c
 		}
 	}
 	BEGIN {
-		nm = split("emitted kept discarded lost_packets mb_s cpu_s_per_gb max_rss_mb stop_ms", name, " ")
-		split("7 8 9 10 13 15 16 17", col, " ")
+		nm = split("emitted kept discarded lost_packets mb_s cpu_s_per_gb max_rss_mb stop_ms relay_cpu_s_per_gb", name, " ")
 	}
-	NR == 1 { next }
+	# The columns by name (a runs.tsv of an older run.sh has no relay_cpu_s_per_gb).
+	NR == 1 {
+		for (i = 1; i <= NF; i++) at[$i] = i
+		for (m = 1; m <= nm; m++) col[m] = (name[m] in at) ? at[name[m]] : 0
+		next
+	}
 	{
 		cfg = $1 SUBSEP $2 SUBSEP $3
 		if (!(cfg in seen)) { seen[cfg] = 1; order[++ncfg] = cfg }
@@ -571,7 +715,8 @@ summarize() {
 	}' "$RUNS_TSV"
 }
 
-# print_table: the table on stdout, from bench.tsv.
+# print_table: the tables on stdout, from bench.tsv: the local outputs, then the streaming runs
+# (output "relay", with the relay daemon's CPU per GB too).  Each is printed if it has rows.
 print_table() {
 	awk -F'\t' '
 	function cell(a, b, r, div, fmt) {
@@ -579,27 +724,45 @@ print_table() {
 		if (b != "-") b = sprintf(fmt, b / div)
 		return sprintf(" | %7s %7s %5s", a, b, r)
 	}
-	NR == 1 {
+	function header(relay,   i, n, t) {
+		if (relay)
+			n = split("kept (M ev)|discarded (M ev)|MB/s kept|consumer CPU s / GB|relay CPU s / GB|max RSS (MB)|lttng stop (ms)", t, "|")
+		else
+			n = split("kept (M ev)|discarded (M ev)|lost packets|MB/s kept|CPU s / GB|max RSS (MB)|lttng stop (ms)", t, "|")
 		printf "%-9s %-5s %3s %7s", "", "", "", "emitted"
-		split("kept (M ev)|discarded (M ev)|lost packets|MB/s kept|CPU s / GB|max RSS (MB)|lttng stop (ms)", t, "|")
-		for (i = 1; i <= 7; i++) printf " | %-21s", t[i]
+		for (i = 1; i <= n; i++) printf " | %-21s", t[i]
 		printf " | %s\n", "runs A/B (disturbed)"
 		printf "%-9s %-5s %3s %7s", "scenario", "out", "thr", "(M ev)"
-		for (i = 1; i <= 7; i++) printf " | %7s %7s %5s", "stock", "sluice", "B/A"
+		for (i = 1; i <= n; i++) printf " | %7s %7s %5s", "stock", "sluice", "B/A"
 		printf " |\n"
-		next
 	}
-	{
+	function line(relay) {
 		printf "%-9s %-5s %3s %7s", $1, $2, $3, $11 == "-" ? "-" : sprintf("%.2f", $11 / 1e6)
 		printf "%s", cell($14, $15, $16, 1e6, "%.3f")
 		printf "%s", cell($17, $18, $19, 1e6, "%.3f")
-		printf "%s", cell($20, $21, $22, 1, "%.0f")
+		if (!relay) printf "%s", cell($20, $21, $22, 1, "%.0f")
 		printf "%s", cell($23, $24, $25, 1, "%.1f")
 		printf "%s", cell($26, $27, $28, 1, "%.2f")
+		if (relay) printf "%s", cell($35, $36, $37, 1, "%.2f")
 		printf "%s", cell($29, $30, $31, 1, "%.1f")
 		printf "%s", cell($32, $33, $34, 1, "%.0f")
 		printf " | %d/%d (%d/%d)%s%s\n", $4 - $8, $5 - $9, $6, $7,
 		       ($8 + $9) ? sprintf(", %d failed", $8 + $9) : "", $10 == "all" ? ", median of all" : ""
+	}
+	NR == 1 { next }
+	$2 != "relay" { loc[++nl] = $0 }
+	$2 == "relay" { rel[++nr] = $0 }
+	END {
+		if (nl) {
+			header(0)
+			for (i = 1; i <= nl; i++) { $0 = loc[i]; line(0) }
+		}
+		if (nl && nr) printf "\n"
+		if (nr) {
+			print "streaming: the same app and channel, the session streamed (--set-url) to one lttng-relayd on loopback; kept = the relay'"'"'s copy"
+			header(1)
+			for (i = 1; i <= nr; i++) { $0 = rel[i]; line(1) }
+		}
 	}' "$SUMMARY_TSV"
 }
 
