@@ -516,7 +516,12 @@ int relayd_close_chunk(struct relayd *r, uint64_t chunk_id, uint64_t close_ts,
 		goto out;
 	code = get_u32(reply);
 	len = get_u32(reply + 4);
-	if (code != RELAYD_OK || len == 0 || len > RELAYD_PATH_MAX || len > path_len) {
+	/*
+	 * path_length counts the NUL and must stay below LTTNG_PATH_MAX, as the
+	 * stock consumer checks: the session daemon refuses a longer path in
+	 * our own CLOSE_TRACE_CHUNK reply (wire.h), which could not be encoded.
+	 */
+	if (code != RELAYD_OK || len == 0 || len >= RELAYD_PATH_MAX || len > path_len) {
 		ret = fail(r, &r->ctrl_fd, RELAYD_CLOSE_TRACE_CHUNK,
 			   code != RELAYD_OK ? "was refused" : "returned a bad path length", EPROTO);
 		goto out;

@@ -44,3 +44,30 @@ fuzz-short: $(FUZZ_BIN)
 		--seed $(or $(SEED),$(FUZZ_SHORT_SEED))
 
 -include $(shell find $(FUZZ_B)/obj -name '*.d' 2>/dev/null)
+
+# ---- relay-reply fuzzer (tests/fuzz/README.md "fuzz_relayd") -----------------
+#   make fuzz-relay        N sessions (default 1,000,000; N=, SEED=, TIME=<seconds> override)
+#   make fuzz-relay-short  the `make check` step: FUZZ_RELAY_SHORT_N sessions, fixed seed
+
+FUZZ_RELAY_BIN  := $(FUZZ_B)/fuzz_relayd
+FUZZ_RELAY_SRC  := $(filter-out tests/fuzz/fuzz_dispatch.c,$(FUZZ_SRC)) tests/fuzz/fuzz_relayd.c
+FUZZ_RELAY_OBJ  := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(FUZZ_RELAY_SRC))
+FUZZ_RELAY_SHORT_N ?= 1500
+FUZZ_RELAY_SHORT_SEED ?= 20261127
+
+.PHONY: fuzz-relay fuzz-relay-short
+CHECK_STEPS += fuzz-relay-short
+
+$(FUZZ_RELAY_BIN): $(FUZZ_RELAY_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(FUZZ_CFLAGS) $^ -o $@ $(LIBS_CORE) $(LDFLAGS)
+
+fuzz-build: $(FUZZ_RELAY_BIN)
+
+fuzz-relay: $(FUZZ_RELAY_BIN)
+	$(FUZZ_ENV) $(FUZZ_RELAY_BIN) --n $(or $(N),1000000) $(if $(SEED),--seed $(SEED)) \
+		$(if $(TIME),--time $(TIME))
+
+fuzz-relay-short: $(FUZZ_RELAY_BIN)
+	$(FUZZ_ENV) $(FUZZ_RELAY_BIN) --n $(or $(N),$(FUZZ_RELAY_SHORT_N)) \
+		--seed $(or $(SEED),$(FUZZ_RELAY_SHORT_SEED))

@@ -370,6 +370,42 @@ static void test_chunk_bad_path(void **state)
 	assert_true(relayd_is_dead(f->r));
 }
 
+/* A CLOSE_TRACE_CHUNK reply of path_length (NUL included): a path of that length - 1 chars. */
+static void reply_long_path(struct fx *f, uint32_t path_length)
+{
+	static uint8_t b[8 + 4096];
+
+	memset(b, 0, sizeof(b));
+	b[3] = 10;
+	b[4] = (uint8_t)(path_length >> 24);
+	b[5] = (uint8_t)(path_length >> 16);
+	b[6] = (uint8_t)(path_length >> 8);
+	b[7] = (uint8_t)path_length;
+	memset(b + 8, 'p', path_length - 1);
+	assert_int_equal(write(f->ctrl_peer, b, 8 + path_length), (ssize_t)(8 + path_length));
+}
+
+/*
+ * Found by fuzz_relayd: path_length 4096 (a well-terminated 4095-char path)
+ * was taken, and the consumer's own CLOSE_TRACE_CHUNK reply could then not
+ * be encoded (the session daemon refuses path_length >= 4096): conn_reply()
+ * aborted.  Below 4096 is the relay's limit too; 4095 still passes.
+ */
+static void test_chunk_path_limit(void **state)
+{
+	struct fx *f = *state;
+	static char path[4096];
+
+	reply_long_path(f, 4095);
+	assert_int_equal(relayd_close_chunk(f->r, 0, 5, false, 0, path, sizeof(path)), 0);
+	assert_int_equal(strlen(path), 4094);
+	assert_false(relayd_is_dead(f->r));
+	reply_long_path(f, 4096);
+	assert_int_equal(relayd_close_chunk(f->r, 0, 5, false, 0, path, sizeof(path)), -EPIPE);
+	assert_string_equal(path, "");
+	assert_true(relayd_is_dead(f->r));
+}
+
 /* CLOSE_TRACE_CHUNK returns the relay's path; TRACE_CHUNK_EXISTS its answer. */
 static void test_chunk_close_ok(void **state)
 {
@@ -459,6 +495,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_capture_session_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chunk_bad_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chunk_path_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chunk_close_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_kills, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_reply, setup, teardown),
