@@ -411,12 +411,17 @@ static struct relayd *ref_if_complete(struct relayd *r)
 
 struct relayd *relayd_get(struct relayd_registry *reg, uint64_t relayd_id)
 {
-	struct relayd *r;
+	struct relayd *found, *r;
+	bool dead;
 
 	pthread_mutex_lock(&reg->lock);
-	r = ref_if_complete(find_locked(reg, relayd_id));
+	found = find_locked(reg, relayd_id);
+	dead = found && uatomic_read(&found->dead);
+	r = ref_if_complete(found);
 	pthread_mutex_unlock(&reg->lock);
-	if (!r)
+	if (!r && dead)
+		ERR("relayd %" PRIu64 ": streaming to it failed earlier (logged then)", relayd_id);
+	else if (!r)
 		ERR("relayd %" PRIu64 ": unknown (or its sockets were not both received)",
 		    relayd_id);
 	return r;
