@@ -271,6 +271,12 @@ static inline enum rb_status rb_stream_close_wait_fd(struct rb_stream *s)
 { return s->ops->stream_close_wait_fd(s); }
 static inline enum rb_status rb_stream_close_wakeup_fd(struct rb_stream *s)
 { return s->ops->stream_close_wakeup_fd(s); }
+/*
+ * The core found the held packet's description impossible (sizes against
+ * each other, issue 11): the stream is corrupt from now on, as if an op had
+ * said so.
+ */
+static inline void rb_mark_corrupt(struct rb_stream *s) { s->corrupt = true; }
 /* Record a RB_CORRUPT answer on the stream (rb_stream.corrupt). */
 static inline enum rb_status rb_note(struct rb_stream *s, enum rb_status st)
 { if (st == RB_CORRUPT) s->corrupt = true; return st; }

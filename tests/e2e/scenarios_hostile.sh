@@ -22,6 +22,8 @@ for _m in "${E2E_HOSTILE_MODES[@]}"; do
 	done
 done
 unset _m _b
+# Part of the default list (make check): 8 runs, about 80 s with sluice.
+E2E_SCENARIOS+=("${E2E_HOSTILE_SCENARIOS[@]}")
 
 # Bound on each command aimed at the bad session: a consumer that stopped answering shows up
 # as a timeout here instead of a minute-long hang.
