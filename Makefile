@@ -74,8 +74,11 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 DAEMON   := $(B)/sluice-consumerd
 E2E_APP  := $(B)/sluice-app
+# The app that corrupts its own ring buffers (issue 11); run.sh finds it beside E2E_APP.
+E2E_HOSTILE := $(B)/sluice-hostile
 
-all: deps $(B)/libsluice-core.a $(B)/libsluice-sim.a $(UNIT_BIN) $(DAEMON) $(E2E_APP)
+all: deps $(B)/libsluice-core.a $(B)/libsluice-sim.a $(UNIT_BIN) $(DAEMON) $(E2E_APP) \
+     $(E2E_HOSTILE)
 
 help:
 	@echo "make            build everything under $(B)/"
@@ -148,6 +151,11 @@ $(DAEMON): $(B)/obj/daemon/main.o $(B)/libsluice-daemon.a $(B)/libsluice-ustctl.
 $(E2E_APP): tests/e2e/app/sluice_app.c tests/e2e/app/sluice_tp.c tests/e2e/app/sluice_tp.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -g -Itests/e2e/app tests/e2e/app/sluice_app.c \
+		tests/e2e/app/sluice_tp.c -o $@ $(LIBS_UST) -lpthread
+
+$(E2E_HOSTILE): tests/e2e/app/sluice_hostile.c tests/e2e/app/sluice_tp.c tests/e2e/app/sluice_tp.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g -Itests/e2e/app tests/e2e/app/sluice_hostile.c \
 		tests/e2e/app/sluice_tp.c -o $@ $(LIBS_UST) -lpthread
 
 # ---- test gates ----------------------------------------------------------

@@ -10,6 +10,8 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -383,4 +385,14 @@ struct channel_handoff *channel_handoff_new(struct channel *ch, const char *name
 		channel_get(ch);
 	}
 	return h;
+}
+
+/* See channel.h. */
+const char *channel_label(const struct channel *ch, char *buf, size_t len)
+{
+	const char *who = strstr(ch->pathname, "ust/");
+
+	snprintf(buf, len, "channel %" PRIu64 " '%s' (%s)", ch->key, ch->name,
+		 who ? who : ch->pathname);
+	return buf;
 }

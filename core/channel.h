@@ -144,6 +144,13 @@ void channel_set_chunk(struct channel *ch, struct chunk *chunk);
  * table's `freed` (cmd loop).
  */
 void channel_free_now(struct channel *ch);
+/*
+ * Who the channel is, for log lines about its app (issue 11): "channel KEY
+ * 'NAME' (ust/pid/APP-PID-DATE)" or "(ust/uid/UID/64-bit)", from the
+ * pathname the session daemon gave.  Writes at most len bytes into buf and
+ * returns buf.  Any loop (reads immutable fields only).
+ */
+const char *channel_label(const struct channel *ch, char *buf, size_t len);
 
 /*
  * GET_CHANNEL / SETUP_METADATA: the channel's private streams travel to the

@@ -78,6 +78,7 @@ void cmd_ask_channel(struct consumer *c, const struct cmd *cmd)
 {
 	const struct cmd_ask_channel *a = &cmd->u.ask_channel;
 	struct rb_channel_attr attr = { 0 };
+	char label[CMD_NAME_MAX + 128];
 	struct chunk *chunk = NULL;
 	struct channel *ch = NULL;
 	enum rb_status st;
@@ -132,6 +133,7 @@ void cmd_ask_channel(struct consumer *c, const struct cmd *cmd)
 	attr.shm_root = a->root_shm_path;
 	attr.shm_uid = a->buffer_creds.uid;
 	attr.shm_gid = a->buffer_creds.gid;
+	attr.label = channel_label(ch, label, sizeof(label));
 	st = rb_channel_create(c->env.rb, &attr, &ch->rbc);
 	if (st != RB_OK) {
 		ERR("ASK_CHANNEL %" PRIu64 ": ring buffer: %s", a->key, rb_status_str(st));

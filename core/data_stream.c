@@ -189,6 +189,27 @@ static void stream_leave(struct stream *s)
 	stream_free(s);
 }
 
+/*
+ * A stream whose ring buffer the app corrupted (rb_stream.corrupt, issue
+ * 11): dropped at once, one log line; nothing more is read from it (what
+ * it holds cannot be trusted).  Its channel and every other stream carry on;
+ * DATA_PENDING no longer sees it.
+ */
+static void data_stream_drop_corrupt(struct stream *s)
+{
+	struct channel *ch = s->chan;
+	char label[CMD_NAME_MAX + 128];
+
+	ERR("%s: stream %s: ring buffer corrupted by the application; stream dropped, "
+	    "its unread packets are lost", channel_label(ch, label, sizeof(label)), s->name);
+	if (s->src) {
+		loop_remove(ch->c->env.data_loop, s->src);
+		s->src = NULL;
+	}
+	stream_leave(s);
+	channel_put(ch);
+}
+
 /* Remove a hung-up stream: flush, drain, close, drop refs (§5.1). */
 static void data_stream_hangup(struct stream *s)
 {
@@ -196,6 +217,10 @@ static void data_stream_hangup(struct stream *s)
 	int ret;
 
 	DBG("stream %s hung up", s->name);
+	if (s->rbs->corrupt) {
+		data_stream_drop_corrupt(s);
+		return;
+	}
 	if (s->src) {
 		loop_remove(ch->c->env.data_loop, s->src);
 		s->src = NULL;
@@ -203,7 +228,7 @@ static void data_stream_hangup(struct stream *s)
 	stream_rotate_if_due(s);
 	if (s->out && !s->rotate_pending) {
 		ret = stream_final_flush_and_drain(s->rbs, s->out, &s->stats, &s->quiescent);
-		if (ret < 0)
+		if (ret < 0 && !s->rbs->corrupt)
 			ERR("stream %s: final drain failed", s->name);
 	} else {
 		if (!s->quiescent && rb_flush(s->rbs, false) == RB_OK)
@@ -272,8 +297,12 @@ static void data_stream_event(void *arg, int fd, unsigned int events)
 
 	if (events & LOOP_IN) {
 		drain_wakeups(fd);
-		if (data_stream_consume(s))
+		if (data_stream_consume(s) && !s->rbs->corrupt)
 			ERR("stream %s: consumption failed; retried on the next wake-up", s->name);
+		if (s->rbs->corrupt) {
+			data_stream_drop_corrupt(s);
+			return;
+		}
 		if (live_stream(s))
 			live_round_request(s->chan, live_resume);
 	}

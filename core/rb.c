@@ -21,6 +21,7 @@ const char *rb_status_str(enum rb_status status)
 	case RB_UNSUPPORTED: return "unsupported";
 	case RB_NOMEM: return "out of memory";
 	case RB_IO: return "i/o error";
+	case RB_CORRUPT: return "ring buffer corrupted";
 	case RB_ERROR: return "error";
 	}
 	return "unknown status";
@@ -49,7 +50,7 @@ static enum rb_status got(struct rb_stream *s, enum rb_status rs, enum rb_hold h
 {
 	if (rs == RB_OK)
 		s->hold = how;
-	return rs;
+	return rb_note(s, rs);
 }
 
 /* Drop the hold if the put succeeded. */
@@ -57,11 +58,13 @@ static enum rb_status put(struct rb_stream *s, enum rb_status rs)
 {
 	if (rs == RB_OK)
 		s->hold = RB_HOLD_NONE;
-	return rs;
+	return rb_note(s, rs);
 }
 
 enum rb_status rb_get_next_subbuf(struct rb_stream *s)
 {
+	if (s->corrupt)
+		return RB_CORRUPT;
 	if (!idle(s, "get_next_subbuf"))
 		return RB_ERROR;
 	return got(s, s->ops->get_next_subbuf(s), RB_HOLD_NEXT);
@@ -69,6 +72,8 @@ enum rb_status rb_get_next_subbuf(struct rb_stream *s)
 
 enum rb_status rb_put_next_subbuf(struct rb_stream *s)
 {
+	if (s->corrupt)
+		return RB_CORRUPT;
 	if (!holding(s, RB_HOLD_NEXT, "put_next_subbuf"))
 		return RB_ERROR;
 	return put(s, s->ops->put_next_subbuf(s));
@@ -76,6 +81,8 @@ enum rb_status rb_put_next_subbuf(struct rb_stream *s)
 
 enum rb_status rb_get_subbuf(struct rb_stream *s, uint64_t pos)
 {
+	if (s->corrupt)
+		return RB_CORRUPT;
 	if (!idle(s, "get_subbuf"))
 		return RB_ERROR;
 	return got(s, s->ops->get_subbuf(s, pos), RB_HOLD_AT);
@@ -84,6 +91,8 @@ enum rb_status rb_get_subbuf(struct rb_stream *s, uint64_t pos)
 /* Releases either hold without moving consumed (rb.h). */
 enum rb_status rb_put_subbuf(struct rb_stream *s)
 {
+	if (s->corrupt)
+		return RB_CORRUPT;   /* the hold stays; stream_destroy releases it */
 	if (!holding(s, RB_HOLD_NONE, "put_subbuf"))
 		return RB_ERROR;
 	return put(s, s->ops->put_subbuf(s));
@@ -92,25 +101,31 @@ enum rb_status rb_put_subbuf(struct rb_stream *s)
 /* Clearing moves consumed: a held sub-buffer would move under the reader. */
 enum rb_status rb_clear(struct rb_stream *s)
 {
+	if (s->corrupt)
+		return RB_CORRUPT;
 	if (!idle(s, "clear"))
 		return RB_ERROR;
-	return s->ops->clear(s);
+	return rb_note(s, s->ops->clear(s));
 }
 
 enum rb_status rb_read_ptr(struct rb_stream *s, const void **o)
 {
+	if (s->corrupt)
+		return RB_CORRUPT;
 	if (!holding(s, RB_HOLD_NONE, "read_ptr"))
 		return RB_ERROR;
-	return s->ops->read_ptr(s, o);
+	return rb_note(s, s->ops->read_ptr(s, o));
 }
 
 /* The u64 accessors of the held sub-buffer, one line each. */
 #define HELD_U64(name)                                                  \
 	enum rb_status rb_##name(struct rb_stream *s, uint64_t *o)     \
 	{                                                               \
+		if (s->corrupt)                                         \
+			return RB_CORRUPT;                              \
 		if (!holding(s, RB_HOLD_NONE, #name))                   \
 			return RB_ERROR;                                \
-		return s->ops->name(s, o);                              \
+		return rb_note(s, s->ops->name(s, o));                  \
 	}
 
 HELD_U64(subbuf_size)

@@ -46,6 +46,8 @@ enum rb_status {
 	RB_UNSUPPORTED,    /* field not provided by this tracer (-ENOTTY) */
 	RB_NOMEM,
 	RB_IO,             /* fd passing / socket error while handing objects */
+	RB_CORRUPT,        /* the ring buffer's shared memory makes no sense (the app
+			    * wrote into it): the stream is unusable for good */
 	RB_ERROR,          /* anything else; the adapter logged the detail */
 };
 
@@ -90,6 +92,8 @@ struct rb_channel_attr {
 	const char *shm_root;
 	uid_t shm_uid;
 	gid_t shm_gid;
+	/* Who the channel is, for the adapter's log lines (copied), or NULL. */
+	const char *label;
 };
 
 struct rb_ops;
@@ -114,6 +118,13 @@ struct rb_stream {
 	struct rb_channel *chan;
 	int cpu;
 	enum rb_hold hold;   /* written by the rb_* wrappers only; zero at creation */
+	/*
+	 * Written by the rb_* wrappers only: an op answered RB_CORRUPT.  From
+	 * then on every wrapper of a ring-buffer op answers RB_CORRUPT without
+	 * calling the adapter (fd getters, fd closes and destroy excepted), so
+	 * a corrupted buffer is entered at most once more.
+	 */
+	bool corrupt;
 };
 
 /* An adapter instance: its ops and its private context. */
@@ -260,18 +271,29 @@ static inline enum rb_status rb_stream_close_wait_fd(struct rb_stream *s)
 { return s->ops->stream_close_wait_fd(s); }
 static inline enum rb_status rb_stream_close_wakeup_fd(struct rb_stream *s)
 { return s->ops->stream_close_wakeup_fd(s); }
+/*
+ * The core found the held packet's description impossible (sizes against
+ * each other, issue 11): the stream is corrupt from now on, as if an op had
+ * said so.
+ */
+static inline void rb_mark_corrupt(struct rb_stream *s) { s->corrupt = true; }
+/* Record a RB_CORRUPT answer on the stream (rb_stream.corrupt). */
+static inline enum rb_status rb_note(struct rb_stream *s, enum rb_status st)
+{ if (st == RB_CORRUPT) s->corrupt = true; return st; }
 static inline enum rb_status rb_max_subbuf_size(struct rb_stream *s, uint64_t *o)
-{ return s->ops->max_subbuf_size(s, o); }
-static inline enum rb_status rb_flush(struct rb_stream *s, bool active) { return s->ops->flush(s, active); }
-static inline enum rb_status rb_snapshot(struct rb_stream *s) { return s->ops->snapshot(s); }
+{ return s->corrupt ? RB_CORRUPT : rb_note(s, s->ops->max_subbuf_size(s, o)); }
+static inline enum rb_status rb_flush(struct rb_stream *s, bool active)
+{ return s->corrupt ? RB_CORRUPT : rb_note(s, s->ops->flush(s, active)); }
+static inline enum rb_status rb_snapshot(struct rb_stream *s)
+{ return s->corrupt ? RB_CORRUPT : rb_note(s, s->ops->snapshot(s)); }
 static inline enum rb_status rb_snapshot_sample_positions(struct rb_stream *s)
-{ return s->ops->snapshot_sample_positions(s); }
+{ return s->corrupt ? RB_CORRUPT : rb_note(s, s->ops->snapshot_sample_positions(s)); }
 static inline enum rb_status rb_snapshot_produced(struct rb_stream *s, uint64_t *o)
-{ return s->ops->snapshot_produced(s, o); }
+{ return s->corrupt ? RB_CORRUPT : rb_note(s, s->ops->snapshot_produced(s, o)); }
 static inline enum rb_status rb_snapshot_consumed(struct rb_stream *s, uint64_t *o)
-{ return s->ops->snapshot_consumed(s, o); }
+{ return s->corrupt ? RB_CORRUPT : rb_note(s, s->ops->snapshot_consumed(s, o)); }
 static inline enum rb_status rb_current_timestamp(struct rb_stream *s, uint64_t *o)
-{ return s->ops->current_timestamp(s, o); }
+{ return s->corrupt ? RB_CORRUPT : rb_note(s, s->ops->current_timestamp(s, o)); }
 /*
  * Hold-checked wrappers (rb.c): they keep s->hold and refuse, with one ERR
  * line, what the hold does not allow.

@@ -47,6 +47,35 @@ struct drain_ctx {
 	unsigned int written;
 };
 
+/*
+ * Validation of the held packet's description (issue 11): the app can write
+ * its ring buffer, so what the tracer reports may be nonsense.  A packet
+ * larger than a sub-buffer would make the sink read past the packet in the
+ * mapping; sizes that disagree make a trace babeltrace2 cannot read.  The
+ * rule, from lttng-ust 2.13's client_buffer_end(): content_size = data
+ * bytes * 8 <= packet_size = page-aligned data bytes * 8, and the padded
+ * sub-buffer size is that packet size in bytes, within the sub-buffer.
+ * False marks the stream corrupt (rb_mark_corrupt): its owner drops it.
+ */
+static bool packet_sane(struct rb_stream *s, const struct subbuf *sb)
+{
+	uint64_t max_sb = 0;
+
+	if (rb_max_subbuf_size(s, &max_sb) != RB_OK)
+		return false;
+	if (sb->size <= sb->padded && sb->padded <= max_sb &&
+	    sb->idx.content_size <= sb->idx.packet_size &&
+	    sb->idx.packet_size / 8 <= max_sb && sb->idx.content_size / 8 <= sb->size)
+		return true;
+	DBG("stream (cpu %d): packet description makes no sense: size %llu, padded %llu, "
+	    "content %llu bits, packet %llu bits, sub-buffer %llu", s->cpu,
+	    (unsigned long long)sb->size, (unsigned long long)sb->padded,
+	    (unsigned long long)sb->idx.content_size, (unsigned long long)sb->idx.packet_size,
+	    (unsigned long long)max_sb);
+	rb_mark_corrupt(s);
+	return false;
+}
+
 /* subbuf_kind.describe: the sizes and the index entry of the held packet. */
 static int data_describe(void *arg, struct rb_stream *s, struct subbuf *sb)
 {
@@ -65,6 +94,8 @@ static int data_describe(void *arg, struct rb_stream *s, struct subbuf *sb)
 			return rs == RB_NOMEM ? -ENOMEM : -EIO;
 		}
 	}
+	if (!packet_sane(s, sb))
+		return -EIO;
 	sb->has_index = true;
 	sb->idx.offset = 0;
 	return 0;

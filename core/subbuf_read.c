@@ -14,7 +14,11 @@
 /* Log a seam failure; returns the errno the caller reports (negative). */
 static int seam_error(struct rb_stream *s, const char *what, enum rb_status rs)
 {
-	ERR("stream (cpu %d): %s failed: %s", s->cpu, what, rb_status_str(rs));
+	/* A corrupted stream is reported once, by its owner loop, when it drops it. */
+	if (rs == RB_CORRUPT)
+		DBG("stream (cpu %d): %s: %s", s->cpu, what, rb_status_str(rs));
+	else
+		ERR("stream (cpu %d): %s failed: %s", s->cpu, what, rb_status_str(rs));
 	return rs == RB_NOMEM ? -ENOMEM : -EIO;
 }
 
@@ -43,6 +47,8 @@ static enum release_result release_unconsumed(struct subbuf_reader *r, struct rb
 		seam_error(s, "put_subbuf", rs);
 		return STILL_HELD;
 	}
+	if (rs == RB_CORRUPT)
+		return STILL_HELD;   /* stream_destroy releases it */
 	ERR("stream (cpu %d): put_subbuf failed: %s; consuming the sub-buffer instead", s->cpu,
 	    rb_status_str(rs));
 	rs = rb_put_next_subbuf(s);

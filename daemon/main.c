@@ -39,6 +39,8 @@
 
 /* Heartbeat of every loop; a loop stuck in a handler misses it and turns unhealthy. */
 #define HEARTBEAT_NS (1000ull * 1000 * 1000)
+/* At exit, the longest wait for the adapter's pending channel destroys. */
+#define EXIT_DRAIN_MS 1000
 
 enum { LOOP_CMD, LOOP_METADATA, LOOP_DATA, LOOP_HEALTH, NR_LOOPS };
 
@@ -289,6 +291,14 @@ static void teardown(struct daemon *d)
 		    st.commands, st.packets_written, st.bytes_written);
 		consumer_destroy(d->consumer);
 	}
+	/*
+	 * Channel destroys run on the adapter's reaper thread: give them a
+	 * moment, never more (one stuck on a corrupted ring buffer must not hold
+	 * the exit up; the watchdog would end it within its deadline anyway).
+	 */
+	if (!ustctl_rb_drain(EXIT_DRAIN_MS))
+		WARN("exiting with a ring-buffer teardown still running (%lu channel(s) abandoned)",
+		     ustctl_rb_abandoned_channels());
 	for (int i = 0; i < NR_LOOPS; i++)
 		loop_epoll_destroy(d->loops[i]);
 	health_destroy(d->health);

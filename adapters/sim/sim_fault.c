@@ -63,8 +63,16 @@ static const char *const kind_names[] = { [SIM_KIND_RB] = "rb", [SIM_KIND_IO] = 
 static const char *const rb_err_names[] = {
 	[RB_NO_DATA] = "NO_DATA", [RB_FINALIZED] = "FINALIZED", [RB_OVERWRITTEN] = "OVERWRITTEN",
 	[RB_FULL] = "FULL", [RB_NO_STREAM] = "NO_STREAM", [RB_UNSUPPORTED] = "UNSUPPORTED",
-	[RB_NOMEM] = "NOMEM", [RB_IO] = "IO", [RB_ERROR] = "ERROR",
+	[RB_NOMEM] = "NOMEM", [RB_IO] = "IO", [RB_CORRUPT] = "CORRUPT", [RB_ERROR] = "ERROR",
+	[SIM_FAULT_NONSENSE] = "NONSENSE",
 };
+
+/* The getters a SIM_FAULT_NONSENSE fault can make answer nonsense. */
+static bool size_getter(enum sim_op op)
+{
+	return op == SIM_OP_SUBBUF_SIZE || op == SIM_OP_PADDED_SUBBUF_SIZE ||
+	       op == SIM_OP_CONTENT_SIZE || op == SIM_OP_PACKET_SIZE;
+}
 
 /* What a failing syscall returns, by name: the errnos a disk gives, and short writes. */
 static const struct {
@@ -115,7 +123,8 @@ int sim_op_from_name(enum sim_op_kind kind, const char *name)
 static bool err_valid(enum sim_op op, int err)
 {
 	if (sim_op_kind(op) == SIM_KIND_RB)
-		return err > RB_OK && err <= RB_ERROR;
+		return (err > RB_OK && err <= RB_ERROR) ||
+		       (err == SIM_FAULT_NONSENSE && size_getter(op));
 	return err > 0 || (err == SIM_FAULT_SHORT && (op == SIM_IO_WRITE || op == SIM_IO_PWRITE ||
 					      op == SIM_IO_SEND || op == SIM_IO_RECV));
 }
@@ -135,8 +144,8 @@ const char *sim_fault_err_name(enum sim_op op, int err)
 int sim_fault_err_from_name(enum sim_op op, const char *name, int *err)
 {
 	if (sim_op_kind(op) == SIM_KIND_RB) {
-		for (int i = RB_OK + 1; i <= RB_ERROR; i++)
-			if (!strcmp(rb_err_names[i], name)) {
+		for (int i = RB_OK + 1; i <= SIM_FAULT_NONSENSE; i++)
+			if (err_valid(op, i) && !strcmp(rb_err_names[i], name)) {
 				*err = i;
 				return 0;
 			}

@@ -90,6 +90,13 @@ enum sim_op {
 
 /* `err` of a write / pwrite / send / recv fault that shortens the call instead of failing it. */
 #define SIM_FAULT_SHORT (-1)
+/*
+ * A size getter (subbuf_size, padded_subbuf_size, content_size,
+ * packet_size) answers RB_OK with a size that makes no sense (issue 11: what
+ * an app that scribbles on its ring buffer makes the tracer library report).
+ */
+#define SIM_FAULT_NONSENSE (RB_ERROR + 1)
+#define SIM_FAULT_NONSENSE_VALUE (UINT64_MAX / 4)
 /* Faults armed at the same time, at most. */
 #define SIM_FAULT_MAX 16
 

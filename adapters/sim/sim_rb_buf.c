@@ -364,6 +364,16 @@ static struct sim_rb_buf *op_begin(struct rb_stream *s, enum sim_op op, enum rb_
 	return b;
 }
 
+/* A SIM_FAULT_NONSENSE fault: the getter "succeeds" with a size that makes no sense. */
+static enum rb_status nonsense(int st, uint64_t *out)
+{
+	if (st != SIM_FAULT_NONSENSE)
+		return (enum rb_status)st;
+	if (out)
+		*out = SIM_FAULT_NONSENSE_VALUE;
+	return RB_OK;
+}
+
 /* Writers gone and nothing that a final flush could still make readable. */
 static bool finalized(struct sim_rb_buf *b)
 {
@@ -480,7 +490,7 @@ enum rb_status sim_rb_op_subbuf_size(struct rb_stream *s, uint64_t *out)
 	struct sim_rb_subbuf *sb = b ? held(b, out) : NULL;
 
 	if (!sb)
-		return st;
+		return nonsense(st, out);
 	*out = sb->used;
 	return RB_OK;
 }
@@ -492,7 +502,7 @@ enum rb_status sim_rb_op_padded_subbuf_size(struct rb_stream *s, uint64_t *out)
 	struct sim_rb_subbuf *sb = b ? held(b, out) : NULL;
 
 	if (!sb)
-		return st;
+		return nonsense(st, out);
 	*out = padded(b, sb->used);
 	return RB_OK;
 }
@@ -606,7 +616,7 @@ static enum rb_status ctx_field(struct rb_stream *s, enum sim_op op, enum ctx_fi
 	uint64_t v[8];
 
 	if (!sb)
-		return st;
+		return nonsense(st, out);
 	if (sim_rb_is_metadata(b->chan))
 		return RB_UNSUPPORTED;
 	if (sim_ctf_read_packet_header(mem_at(b, sb->start), sb->used, &info, &ctx) < 0)

@@ -53,6 +53,7 @@
 #include <lttng/ust-ctl.h>
 
 #include "log.h"
+#include "ustctl_reaper.h"
 #include "ustctl_shm_files.h"
 #include "ustctl_sigbus.h"
 
@@ -74,6 +75,7 @@ struct ustctl_channel {
 	int nr_stream_fds;
 	char *shm_path;                             /* --shm-path file prefix, or NULL */
 	char *shm_root;                             /* prune empty directories up to here */
+	char *label;                                /* for log lines, or NULL */
 	atomic_int nr_streams;                      /* live streams: destroy waits for 0 */
 };
 
@@ -128,6 +130,24 @@ static enum rb_status map_errno(int ret, const char *op, int cpu)
 		 */
 		ERR("%s (cpu %d): ring-buffer shared memory is gone (SIGBUS caught)", op, cpu);
 		return RB_ERROR;
+	case -EFAULT:
+	case -ETIMEDOUT:
+		/*
+		 * The guard (ustctl_sigbus.h) abandoned the call: a fault or a failed
+		 * assertion inside the library, or a call stuck past its deadline.
+		 * Both mean the app wrote nonsense into the shm; the guard logged it.
+		 */
+		ERR("%s (cpu %d): ring buffer corrupted", op, cpu);
+		return RB_CORRUPT;
+	case -EPERM:
+		/*
+		 * lttng-ust 2.13 answers -EPERM when a shm reference it follows from
+		 * the buffer (buf->backend.chan, a sub-buffer table entry) points
+		 * outside its mappings (ring_buffer_frontend.c: lib_ring_buffer_
+		 * snapshot(), lib_ring_buffer_get_subbuf()): its own corruption check.
+		 */
+		ERR("%s (cpu %d): ring buffer corrupted (shm reference out of range)", op, cpu);
+		return RB_CORRUPT;
 	default:
 		ERR("%s (cpu %d): %s", op, cpu, log_strerror(-ret));
 		return RB_ERROR;
@@ -402,6 +422,7 @@ static void channel_free_fds(struct ustctl_channel *c)
 	free(c->stream_fds);
 	free(c->shm_path);
 	free(c->shm_root);
+	free(c->label);
 }
 
 /*
@@ -479,6 +500,10 @@ static enum rb_status ustctl_channel_create(struct rb *rb, const struct rb_chann
 		}
 	}
 
+	if (attr->label && !(c->label = strdup(attr->label))) {
+		st = RB_NOMEM;
+		goto error_fds;
+	}
 	c->uchan = lttng_ust_ctl_create_channel(&uattr, c->stream_fds, c->nr_stream_fds);
 	if (!c->uchan) {
 		/* The library says nothing more; its usual refusals are sizes. */
@@ -512,10 +537,47 @@ error_supplied:
 	return st;
 }
 
+/* Channels the reaper gave up on (their destroy was stuck or faulted). */
+static atomic_ulong nr_abandoned;
+
+unsigned long ustctl_rb_abandoned_channels(void)
+{
+	return atomic_load(&nr_abandoned);
+}
+
+static int thunk_destroy_channel(void *arg)
+{
+	lttng_ust_ctl_destroy_channel(arg);
+	return 0;
+}
+
 /*
- * Destroy the library channel (it closes its wait/wakeup pipes and unmaps),
- * then the stream shm fds the library does not own.  Refused while streams
- * live: they point into this channel.
+ * Reaper job: destroy the library channel (it closes its wait/wakeup pipes
+ * and unmaps), then the stream shm fds the library does not own.  The
+ * library walks each stream's buffer between positions the app can write:
+ * under the guard, a destroy that faults or runs past the deadline is
+ * abandoned: the library's channel (heap and mappings) is leaked, never
+ * touched again; our fds and files are released all the same.
+ */
+static void reap_channel(void *arg)
+{
+	struct ustctl_channel *c = arg;
+	int ret = ustctl_sigbus_call(thunk_destroy_channel, c->uchan);
+
+	if (ret < 0) {
+		unsigned long n = atomic_fetch_add(&nr_abandoned, 1) + 1;
+
+		ERR("%s: ring buffer corrupted, liblttng-ust-ctl destroy %s; channel abandoned "
+		    "(its memory is leaked; %lu channel(s) abandoned so far)",
+		    c->label ? c->label : "channel", ret == -ETIMEDOUT ? "stuck" : "crashed", n);
+	}
+	channel_free_fds(c);
+	free(c);
+}
+
+/*
+ * Hand the channel to the reaper (ustctl_reaper.h) and return at once.
+ * Refused while streams live: they point into this channel.
  */
 static void ustctl_channel_destroy(struct rb_channel *chan)
 {
@@ -529,9 +591,12 @@ static void ustctl_channel_destroy(struct rb_channel *chan)
 		ERR("channel_destroy: %d stream(s) still alive; channel kept", live);
 		return;
 	}
-	lttng_ust_ctl_destroy_channel(c->uchan);
-	channel_free_fds(c);
-	free(c);
+	ustctl_reaper_submit(reap_channel, c);
+}
+
+bool ustctl_rb_drain(unsigned int timeout_ms)
+{
+	return ustctl_reaper_drain(timeout_ms);
 }
 
 /* Channel wait fd (pipe read end), -1 once closed. */

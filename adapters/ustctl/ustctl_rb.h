@@ -18,6 +18,10 @@
  *     process; ustctl_rb_init() installs the handler that makes this work
  *     (see ustctl_sigbus.h).  So nothing outside this adapter should call
  *     liblttng-ust-ctl ring-buffer functions.
+ *   - A library call that faults, fails an assertion or runs past its
+ *     deadline on an app-corrupted ring buffer returns RB_CORRUPT (guard
+ *     and watchdog: ustctl_sigbus.h); so do calls the library refuses with
+ *     -EPERM (its own range check of shm references).
  *   - channel_destroy with live streams is refused (ERR, channel untouched)
  *     rather than leaving the streams dangling; clear while a sub-buffer is
  *     held is refused (RB_ERROR); stream_destroy while one is held puts it
@@ -38,5 +42,16 @@ extern const struct rb_ops ustctl_rb_ops;
  * negative errno (rb untouched then).
  */
 int ustctl_rb_init(struct rb *rb);
+
+/*
+ * channel_destroy returns at once: the library call runs on the reaper
+ * thread (ustctl_reaper.h), bounded by the watchdog (ustctl_sigbus.h).
+ * ustctl_rb_drain waits (at most timeout_ms) until every destroy submitted
+ * so far is done; true when they are.  Tests call it before counting fds;
+ * the daemon at exit, bounded, so a stuck destroy never holds it up.
+ */
+bool ustctl_rb_drain(unsigned int timeout_ms);
+/* Channels whose destroy was stuck or crashed in the library: leaked, counted. */
+unsigned long ustctl_rb_abandoned_channels(void);
 
 #endif /* SLUICE_USTCTL_RB_H */

@@ -2,7 +2,11 @@
 /*
  * ustctl_sigbus.c - the SIGBUS state and handler liblttng-ust-ctl needs,
  * and the guard that makes a SIGBUS inside a library call recoverable
- * (why the library's own recovery is not used: ustctl_sigbus.h).
+ * (why the library's own recovery is not used: ustctl_sigbus.h); the same
+ * guard for SIGSEGV and assertions inside the library, and the watchdog
+ * thread that ends a guarded call stuck past its deadline (issue 11).
+ * Runs on whichever thread makes the call (cmd, metadata, data loops, the
+ * reaper of ustctl_reaper.c); the watchdog is a detached thread of its own.
  *
  * Linking: this object holds the one definition of the TLS variable the
  * shared library refers to.  A static archive member is only pulled in when
@@ -17,7 +21,13 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lttng/ust-ctl.h>
@@ -30,15 +40,169 @@
 /* Initial-exec TLS, as the library's extern declaration requires. */
 DEFINE_LTTNG_UST_SIGBUS_STATE();
 
+/* siglongjmp values: why a guarded call was left. */
+enum jump_why { JUMP_BUS = 1, JUMP_FAULT, JUMP_ASSERT, JUMP_DEADLINE };
+
+/* Signal the watchdog sends to a thread stuck in a guarded call. */
+#define WATCHDOG_SIGNAL SIGUSR2
+/* Watchdog period, and the most threads it watches (loops, reaper, tests). */
+#define WATCHDOG_PERIOD_MS 100
+#define MAX_WATCHED_THREADS 64
+
 /*
  * Per-thread guard of ustctl_sigbus_call().  Initial-exec so the signal
- * handler never triggers a lazy TLS allocation.
+ * handler never triggers a lazy TLS allocation.  seq counts the guarded
+ * calls of the thread (the watchdog's way to tell a stuck call from a busy
+ * thread); kill_seq is the call the watchdog asked to end.
  */
 struct sigbus_guard {
 	volatile sig_atomic_t active;
+	bool registered;
+	atomic_ulong seq;
+	atomic_ulong kill_seq;
+	const char *assertion;        /* the library's failed assert(), for the log */
+	const char *assert_func;
 	sigjmp_buf env;
 };
 static __thread __attribute__((tls_model("initial-exec"))) struct sigbus_guard guard;
+
+/* Threads the watchdog watches: registered at their first guarded call. */
+struct watched {
+	struct sigbus_guard *g;       /* NULL: free slot */
+	pthread_t tid;
+	unsigned long seen_seq;       /* the call seen running at the last scan */
+	uint64_t since_ms;            /* when it was first seen */
+	bool fired;                   /* WATCHDOG_SIGNAL sent for seen_seq */
+};
+static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct watched watched[MAX_WATCHED_THREADS];
+static pthread_key_t watch_key;
+static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
+static int watch_init_err;
+static atomic_uint deadline_ms = USTCTL_CALL_DEADLINE_MS;
+static atomic_ulong nr_faults, nr_timeouts;
+
+unsigned int ustctl_sigbus_deadline_ms(void)
+{
+	return atomic_load(&deadline_ms);
+}
+
+void ustctl_sigbus_set_deadline_ms(unsigned int ms)
+{
+	if (ms > 0)
+		atomic_store(&deadline_ms, ms);
+}
+
+unsigned long ustctl_sigbus_faults(void)
+{
+	return atomic_load(&nr_faults);
+}
+
+unsigned long ustctl_sigbus_timeouts(void)
+{
+	return atomic_load(&nr_timeouts);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Thread exit (pthread key destructor): forget the thread before it is gone. */
+static void unwatch(void *arg)
+{
+	struct sigbus_guard *g = arg;
+
+	pthread_mutex_lock(&watch_lock);
+	for (int i = 0; i < MAX_WATCHED_THREADS; i++) {
+		if (watched[i].g == g)
+			watched[i].g = NULL;
+	}
+	pthread_mutex_unlock(&watch_lock);
+}
+
+/*
+ * The watchdog: every WATCHDOG_PERIOD_MS, a thread seen in the same guarded
+ * call for longer than the deadline gets WATCHDOG_SIGNAL (once per call).
+ * The lock is held while signalling: a thread leaves the table (unwatch)
+ * before it exits, so the pthread_t signalled is always a live thread.
+ */
+static void *watchdog_main(void *arg)
+{
+	struct timespec period = { .tv_sec = 0, .tv_nsec = WATCHDOG_PERIOD_MS * 1000000L };
+	sigset_t all;
+
+	(void)arg;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		uint64_t now;
+
+		nanosleep(&period, NULL);
+		now = now_ms();
+		pthread_mutex_lock(&watch_lock);
+		for (int i = 0; i < MAX_WATCHED_THREADS; i++) {
+			struct watched *w = &watched[i];
+			unsigned long seq;
+
+			if (!w->g)
+				continue;
+			seq = atomic_load(&w->g->seq);
+			if (!w->g->active || seq != w->seen_seq) {
+				w->seen_seq = w->g->active ? seq : 0;
+				w->since_ms = now;
+				w->fired = false;
+				continue;
+			}
+			if (w->fired || now - w->since_ms < ustctl_sigbus_deadline_ms())
+				continue;
+			atomic_store(&w->g->kill_seq, seq);
+			w->fired = pthread_kill(w->tid, WATCHDOG_SIGNAL) == 0;
+		}
+		pthread_mutex_unlock(&watch_lock);
+	}
+	return NULL;
+}
+
+/* Once per process: the thread-exit key and the watchdog thread (detached). */
+static void watch_init(void)
+{
+	pthread_t tid;
+	int ret = pthread_key_create(&watch_key, unwatch);
+
+	if (ret == 0) {
+		ret = pthread_create(&tid, NULL, watchdog_main, NULL);
+		if (ret == 0)
+			ret = pthread_detach(tid);
+	}
+	watch_init_err = ret;
+}
+
+/* First guarded call of this thread: put it under the watchdog. */
+static void watch_me(void)
+{
+	bool placed = false;
+
+	guard.registered = true;
+	if (watch_init_err)
+		return;
+	pthread_mutex_lock(&watch_lock);
+	for (int i = 0; i < MAX_WATCHED_THREADS && !placed; i++) {
+		if (watched[i].g)
+			continue;
+		watched[i] = (struct watched){ .g = &guard, .tid = pthread_self() };
+		placed = true;
+	}
+	pthread_mutex_unlock(&watch_lock);
+	if (!placed || pthread_setspecific(watch_key, &guard) != 0) {
+		unwatch(&guard);
+		ERR("ring-buffer watchdog: this thread is not watched (table full); its calls into "
+		    "liblttng-ust-ctl are not bounded in time");
+	}
+}
 
 /*
  * Runs on the faulting thread.  Only async-signal-safe calls: siglongjmp,
@@ -47,22 +211,32 @@ static __thread __attribute__((tls_model("initial-exec"))) struct sigbus_guard g
  */
 static void ustctl_sigbus_handler(int sig, siginfo_t *info, void *uctx)
 {
-	static const char msg[] = "sluice: SIGBUS outside a ring-buffer access, aborting\n";
+	static const char msg_bus[] = "sluice: SIGBUS outside a ring-buffer access, aborting\n";
+	static const char msg_segv[] = "sluice: SIGSEGV outside a ring-buffer access, aborting\n";
 	struct sigaction dfl;
 	ssize_t wret;
 
 	(void)uctx;
+	if (sig == WATCHDOG_SIGNAL) {
+		/* Only the call the watchdog found stuck; a late signal is ignored. */
+		if (guard.active && atomic_load(&guard.seq) == atomic_load(&guard.kill_seq))
+			siglongjmp(guard.env, JUMP_DEADLINE);
+		return;
+	}
 	if (guard.active)
-		siglongjmp(guard.env, 1);
-	if (info)
+		siglongjmp(guard.env, sig == SIGBUS ? JUMP_BUS : JUMP_FAULT);
+	if (sig == SIGBUS && info)
 		lttng_ust_ctl_sigbus_handle(info->si_addr);
 
 	/*
-	 * Still here: not a truncated ring buffer.  Carrying on would re-run the
+	 * Still here: not a ring-buffer access.  Carrying on would re-run the
 	 * faulting instruction forever, so die of the same signal instead; the
 	 * re-raised signal stays pending until this handler returns.
 	 */
-	wret = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	if (sig == SIGBUS)
+		wret = write(STDERR_FILENO, msg_bus, sizeof(msg_bus) - 1);
+	else
+		wret = write(STDERR_FILENO, msg_segv, sizeof(msg_segv) - 1);
 	(void)wret;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
@@ -71,49 +245,104 @@ static void ustctl_sigbus_handler(int sig, siginfo_t *info, void *uctx)
 	(void)raise(sig);
 }
 
+/*
+ * glibc's assert() failure entry, interposed: liblttng-ust-ctl resolves it
+ * here (an executable's definition comes first in symbol lookup).  In a
+ * guarded call the call is abandoned (-EFAULT); anywhere else, glibc's
+ * behaviour: the message, then abort().
+ */
+void __assert_fail(const char *assertion, const char *file, unsigned int line,
+		   const char *function)
+{
+	if (guard.active) {
+		guard.assertion = assertion;
+		guard.assert_func = function;
+		siglongjmp(guard.env, JUMP_ASSERT);
+	}
+	fprintf(stderr, "%s: %s:%u: %s%sAssertion `%s' failed.\n", program_invocation_short_name,
+		file, line, function ? function : "", function ? ": " : "", assertion);
+	fflush(stderr);
+	abort();
+}
+
 int ustctl_sigbus_install(void)
 {
+	static const int sigs[] = { SIGBUS, SIGSEGV, WATCHDOG_SIGNAL };
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = ustctl_sigbus_handler;
 	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGBUS, &sa, NULL) < 0) {
-		int err = errno;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&sa.sa_mask, sigs[i]);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (sigaction(sigs[i], &sa, NULL) < 0) {
+			int err = errno;
 
-		PERROR_NUM(err, "sigaction(SIGBUS)");
-		return -err;
+			PERROR_NUM(err, "sigaction(%d)", sigs[i]);
+			return -err;
+		}
+	}
+	pthread_once(&watch_once, watch_init);
+	if (watch_init_err) {
+		ERR("ring-buffer watchdog not started: %s", log_strerror(watch_init_err));
+		return -watch_init_err;
 	}
 	return 0;
 }
 
 int ustctl_sigbus_call(int (*fn)(void *arg), void *arg)
 {
-	int ret;
+	int ret, why;
 
 	if (guard.active)
 		return fn(arg);   /* the outer call's jump point covers us */
+	if (!guard.registered)
+		watch_me();
 	/*
 	 * No mask saving: that would cost a system call on every ring-buffer
 	 * access; only the (rare) recovery path fixes the mask up.
 	 */
-	if (sigsetjmp(guard.env, 0) != 0) {
-		sigset_t bus;
+	atomic_fetch_add(&guard.seq, 1);
+	why = sigsetjmp(guard.env, 0);
+	if (why != 0) {
+		sigset_t sigs;
 
 		/*
-		 * Back from the handler, which ran with SIGBUS blocked: unblock it.
-		 * The library may have been inside one of its transactions: clear
-		 * it, and forget the range records it had linked from frames that
-		 * no longer exist.
+		 * Back from a handler, which ran with these signals blocked:
+		 * unblock them.  The library may have been inside one of its
+		 * transactions: clear it, and forget the range records it had
+		 * linked from frames that no longer exist.
 		 */
 		guard.active = 0;
-		sigemptyset(&bus);
-		sigaddset(&bus, SIGBUS);
-		pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
+		sigemptyset(&sigs);
+		sigaddset(&sigs, SIGBUS);
+		sigaddset(&sigs, SIGSEGV);
+		sigaddset(&sigs, WATCHDOG_SIGNAL);
+		pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 		CMM_STORE_SHARED(lttng_ust_sigbus_state.jmp_ready, 0);
 		CDS_INIT_LIST_HEAD(&lttng_ust_sigbus_state.head);
-		return -EIO;
+		switch (why) {
+		case JUMP_BUS:
+			return -EIO;
+		case JUMP_DEADLINE:
+			atomic_fetch_add(&nr_timeouts, 1);
+			ERR("liblttng-ust-ctl call stuck for %u ms (corrupted ring buffer?): "
+			    "interrupted", ustctl_sigbus_deadline_ms());
+			return -ETIMEDOUT;
+		case JUMP_ASSERT:
+			atomic_fetch_add(&nr_faults, 1);
+			ERR("liblttng-ust-ctl assertion `%s' failed in %s (corrupted ring buffer): "
+			    "call abandoned", guard.assertion ? guard.assertion : "?",
+			    guard.assert_func ? guard.assert_func : "?");
+			return -EFAULT;
+		default:
+			atomic_fetch_add(&nr_faults, 1);
+			ERR("segmentation fault inside liblttng-ust-ctl (corrupted ring buffer): "
+			    "call abandoned");
+			return -EFAULT;
+		}
 	}
 	guard.active = 1;
 	ret = fn(arg);

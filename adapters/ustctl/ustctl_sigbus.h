@@ -25,6 +25,26 @@
  * So every adapter call that touches a stream's shm goes through
  * ustctl_sigbus_call(): on a SIGBUS inside it the handler jumps back to us,
  * we reset the library's transaction state and the call returns -EIO.
+ *
+ * The same guard contains an app that corrupts its ring buffers (issue 11).
+ * The library trusts what it reads from the shm: offsets and shm references
+ * it follows (a NULL it dereferences: SIGSEGV), assertions it makes
+ * (`client_buffer_begin: Assertion 'header' failed` with a zeroed buffer)
+ * and loop bounds (channel destroy walks from consumed to produced: with
+ * random positions that is ~2^50 iterations).  None of it can be checked
+ * from outside in all cases, so inside ustctl_sigbus_call():
+ *   - a SIGSEGV jumps back like a SIGBUS: the call returns -EFAULT;
+ *   - a failed assert() of the library jumps back too (-EFAULT): this
+ *     executable interposes glibc's __assert_fail, which the library calls
+ *     (ustctl_sigbus.c); outside a guarded call it prints and aborts as
+ *     glibc's does;
+ *   - a call that runs longer than ustctl_sigbus_deadline_ms() is ended by
+ *     the watchdog thread with SIGUSR2 (to that thread only): -ETIMEDOUT.
+ * Jumping out is safe for the calls we guard because none of them takes a
+ * lock or allocates on those paths (the lock-free ring buffer); the object
+ * behind the call must be treated as broken afterwards (ustctl_rb.c marks
+ * it and never calls the library on it again, except to destroy it, on the
+ * reaper thread and under the same guard).
  */
 #ifndef SLUICE_USTCTL_SIGBUS_H
 #define SLUICE_USTCTL_SIGBUS_H
@@ -47,5 +67,19 @@ int ustctl_sigbus_install(void);
  * fn must not take locks: it may be abandoned half-way.
  */
 int ustctl_sigbus_call(int (*fn)(void *arg), void *arg);
+
+/*
+ * Bound on one guarded call, and the watchdog that enforces it.  The
+ * watchdog thread starts with ustctl_sigbus_install(); it checks every
+ * thread that made a guarded call every 100 ms, and a call still running
+ * past the deadline is interrupted (-ETIMEDOUT).  Default 2000 ms.
+ */
+#define USTCTL_CALL_DEADLINE_MS 2000
+unsigned int ustctl_sigbus_deadline_ms(void);
+/* Tests: change the deadline (ms, > 0). */
+void ustctl_sigbus_set_deadline_ms(unsigned int ms);
+/* Guarded calls interrupted so far: faults (SIGSEGV, assert) and deadlines. */
+unsigned long ustctl_sigbus_faults(void);
+unsigned long ustctl_sigbus_timeouts(void);
 
 #endif /* SLUICE_USTCTL_SIGBUS_H */

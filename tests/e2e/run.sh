@@ -3,7 +3,9 @@
 # run.sh - run the end-to-end scenarios against a consumer daemon.
 #   tests/e2e/run.sh CONSUMERD APP [SCENARIO...]
 # SCENARIO: a name of E2E_SCENARIOS (the default list, which includes the streaming scenarios of
-# scenarios_relay.sh), or `relay` for every streaming scenario.
+# scenarios_relay.sh and the corrupting apps of scenarios_hostile.sh), `relay` for every
+# streaming scenario, or `hostile` for every corrupting-app scenario.  The hostile app
+# (sluice-hostile) is taken from APP's directory.
 # CONSUMERD: path of the consumer daemon the session daemon spawns (ours, or the stock one to
 # check the tests themselves).  APP: the traced app binary.  Prints one line per scenario and a
 # closing "e2e: N passed, M failed".
@@ -12,6 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/scenarios.sh"
 . "$here/scenarios_relay.sh"
+. "$here/scenarios_hostile.sh"
 
 CONSUMERD=$(readlink -f "$1")
 E2E_APP=$(readlink -f "$2")
@@ -21,6 +24,8 @@ if [ $# -gt 0 ]; then
 	for s in "$@"; do
 		if [ "$s" = relay ]; then
 			E2E_SCENARIOS+=("${E2E_RELAY_SCENARIOS[@]}")
+		elif [ "$s" = hostile ]; then
+			E2E_SCENARIOS+=("${E2E_HOSTILE_SCENARIOS[@]}")
 		elif declare -F "scenario_$s" >/dev/null; then
 			E2E_SCENARIOS+=("$s")
 		else
@@ -38,6 +43,7 @@ for f in "$CONSUMERD" "$E2E_APP"; do
 	[ -x "$f" ] || { echo "e2e: $f is not executable"; exit 1; }
 	cp "$f" "$bin_dir/"
 done
+[ -x "$(dirname "$E2E_APP")/sluice-hostile" ] && cp "$(dirname "$E2E_APP")/sluice-hostile" "$bin_dir/"
 cp "$here/valgrind-daemon.supp" "$bin_dir/"
 CONSUMERD=$bin_dir/$(basename "$CONSUMERD")
 E2E_BIN=$bin_dir

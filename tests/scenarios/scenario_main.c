@@ -224,6 +224,11 @@ static void sweep_errs(enum sim_op op, int errs[4], size_t *n)
 	*n = 0;
 	if (sim_op_kind(op) == SIM_KIND_RB) {
 		errs[(*n)++] = rb_status_for(op);
+		/* Issue 11: every stream op may find the app's buffer corrupted. */
+		if (op >= SIM_OP_GET_NEXT_SUBBUF && op <= SIM_OP_CURRENT_TIMESTAMP)
+			errs[(*n)++] = RB_CORRUPT;
+		if (sim_fault_err_name(op, SIM_FAULT_NONSENSE)[0] != '?')
+			errs[(*n)++] = SIM_FAULT_NONSENSE;
 		return;
 	}
 	for (size_t e = 0; e < sizeof(io_errs) / sizeof(io_errs[0]); e++)
