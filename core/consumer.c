@@ -151,8 +151,8 @@ void consumer_get_stats(struct consumer *c, struct consumer_stats *out)
 	conn_get_counts(c->conn, &out->commands, &out->command_errors);
 	out->channels = uatomic_read(&c->st_channels);
 	out->streams = uatomic_read(&c->st_streams);
-	out->packets_written = uatomic_read(&c->st_packets);
-	out->bytes_written = uatomic_read(&c->st_bytes);
+	out->packets_written = uatomic_read(&c->written.packets);
+	out->bytes_written = uatomic_read(&c->written.bytes);
 	out->quitting = c->quitting;
 }
 

@@ -59,6 +59,8 @@ static void pump_attach(struct stream *s)
 		uatomic_set(&s->chan->md_failed, true);
 		return;
 	}
+	/* The pump's reads count in the consumer's totals, as the data streams' do. */
+	s->pump.reader.totals = &s->chan->c->written;
 	s->pump_ready = true;
 }
 
@@ -142,15 +144,6 @@ void metadata_stream_dispatch_cb(void *arg)
 	xop_complete(&h->x);
 }
 
-/* One pump call with the accounting.  Returns metadata_pump()'s result. */
-static int pump_once(struct stream *s)
-{
-	int ret = metadata_pump(&s->pump);
-
-	stream_account(s);
-	return ret;
-}
-
 static void detach_output(struct stream *s);
 
 /*
@@ -218,7 +211,7 @@ static void metadata_stream_pump(struct stream *s)
 
 	if (!s->pump_ready)
 		return;
-	ret = pump_once(s);
+	ret = metadata_pump(&s->pump);
 	if (ret < 0) {
 		pump_failed(s, ret);
 		return;
@@ -333,7 +326,7 @@ static void metadata_stream_delete(struct stream *s)
 		ch->switch_timer = NULL;
 	}
 	/* Last chance: no retry can run once the stream is gone. */
-	if (s->pump_ready && pump_once(s) < 0) {
+	if (s->pump_ready && metadata_pump(&s->pump) < 0) {
 		ERR("metadata stream of channel %" PRIu64 ": final write failed; closing it anyway",
 		    ch->key);
 		uatomic_set(&ch->md_failed, true);
