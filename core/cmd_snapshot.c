@@ -17,6 +17,7 @@
 #include <urcu/uatomic.h>
 
 #include "cmd_snapshot.h"
+#include "alloc.h"
 #include "conn.h"
 #include "consumer_priv.h"
 #include "log.h"
@@ -145,7 +146,7 @@ void cmd_snapshot_channel(struct consumer *c, const struct cmd *cmd)
 		conn_reply(c->conn, REPLY_ST(snapshot_data(ch, sn->nb_packets_per_stream)));
 		return;
 	}
-	sm = malloc(sizeof(*sm));
+	sm = sl_malloc(sizeof(*sm));
 	if (!sm) {
 		conn_reply(c->conn, REPLY_ST(CONSUMER_SNAPSHOT_FAILED));
 		return;

@@ -12,6 +12,7 @@
 
 #include <urcu/uatomic.h>
 
+#include "alloc.h"
 #include "cmd_channel.h"
 #include "cmd_chunk.h"
 #include "cmd_metadata.h"
@@ -82,7 +83,7 @@ int consumer_create(const struct consumer_env *env, struct consumer **out)
 	/* The environment is wired by the daemon or a test, never by a peer. */
 	assert(env && out && env->rb && env->io && env->cmd_loop && env->metadata_loop &&
 	       env->data_loop && env->cmd_fd >= 0 && env->metadata_fd >= 0);
-	c = calloc(1, sizeof(*c));
+	c = sl_calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->env = *env;

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "consumer_priv.h"
 #include "fdpass.h"
 #include "log.h"
@@ -65,7 +66,7 @@ int metadata_req_create(struct consumer *c, int fd, void (*finished)(struct cons
 	struct metadata_req *m;
 
 	assert(c && finished && out);
-	m = calloc(1, sizeof(*m));
+	m = sl_calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	m->c = c;
@@ -208,7 +209,7 @@ int metadata_req_submit(struct metadata_req *m, uint64_t key, bool wait_flush,
 	struct mreq *r;
 
 	assert(m && fn);
-	r = calloc(1, sizeof(*r));
+	r = sl_calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->key = key;
@@ -374,7 +375,7 @@ static void mreq_handle_msg(struct metadata_req *m)
 		return;
 	}
 	/* The ack above already went out: without memory the socket is out of step. */
-	m->payload = malloc(m->need);
+	m->payload = sl_malloc(m->need);
 	if (!m->payload) {
 		mreq_die(m);
 		return;

@@ -26,6 +26,7 @@
 
 #include <urcu/uatomic.h>
 
+#include "alloc.h"
 #include "consumer_priv.h"
 #include "log.h"
 #include "relayd.h"
@@ -106,7 +107,7 @@ static void switch_timer_cb(void *arg)
 		s->chan->switch_timer = NULL;
 		return;
 	}
-	r = calloc(1, sizeof(*r));
+	r = sl_calloc(1, sizeof(*r));
 	if (!r)
 		return;
 	r->c = s->chan->c;

@@ -19,6 +19,7 @@
 
 #include <urcu/uatomic.h>
 
+#include "alloc.h"
 #include "log.h"
 #include "relayd.h"
 
@@ -250,7 +251,7 @@ static int ctrl_simple(struct relayd *r, uint32_t cmd, const void *payload, size
 
 int relayd_registry_create(const struct io *io, struct relayd_registry **out)
 {
-	struct relayd_registry *reg = calloc(1, sizeof(*reg));
+	struct relayd_registry *reg = sl_calloc(1, sizeof(*reg));
 
 	assert(io && out);
 	if (!reg)
@@ -290,7 +291,7 @@ static struct relayd *find_locked(struct relayd_registry *reg, uint64_t id)
 
 static struct relayd *pair_new(struct relayd_registry *reg, const struct cmd_relayd_sock *rs)
 {
-	struct relayd *r = calloc(1, sizeof(*r));
+	struct relayd *r = sl_calloc(1, sizeof(*r));
 
 	if (!r)
 		return NULL;
@@ -549,7 +550,7 @@ int relayd_add_stream(struct relayd *r, struct relayd_stream *rs, const char *na
 		ERR("relayd %" PRIu64 ": stream name or path too long: %s/%s", r->id, path, name);
 		return -ENAMETOOLONG;
 	}
-	p = malloc(ADD_STREAM_FIXED + name_len + path_len);
+	p = sl_malloc(ADD_STREAM_FIXED + name_len + path_len);
 	if (!p)
 		return -ENOMEM;
 	put_u32(p, (uint32_t)name_len);
@@ -707,7 +708,7 @@ int relayd_rotate_streams(struct relayd *r, const struct relayd_rotate_pos *pos,
 
 	if (n > UINT32_MAX)
 		return -EINVAL;
-	p = calloc(1, len);
+	p = sl_calloc(1, len);
 	if (!p)
 		return -ENOMEM;
 	put_u32(p, (uint32_t)n);

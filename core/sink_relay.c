@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "log.h"
 #include "sink_relay.h"
 
@@ -64,7 +65,7 @@ static int relay_stream_open(struct sink_chunk *chunk, const struct sink_stream_
 		     p->pathname);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENAMETOOLONG;
-	s = calloc(1, sizeof(*s));
+	s = sl_calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->base.ops = &relay_ops;
@@ -199,7 +200,7 @@ static const struct sink_ops relay_ops = {
 
 int sink_relay_chunk_create(struct relayd *r, uint64_t chunk_id, struct sink_chunk **out)
 {
-	struct relay_chunk *c = calloc(1, sizeof(*c));
+	struct relay_chunk *c = sl_calloc(1, sizeof(*c));
 
 	assert(r && out);
 	if (!c)

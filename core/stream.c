@@ -14,13 +14,14 @@
 #include <urcu/uatomic.h>
 
 #include "stream.h"
+#include "alloc.h"
 #include "consumer_priv.h"
 #include "log.h"
 
 /* See stream.h. */
 struct stream *stream_new(struct channel *ch, struct rb_stream *rbs)
 {
-	struct stream *s = calloc(1, sizeof(*s));
+	struct stream *s = sl_calloc(1, sizeof(*s));
 	int pfd[2];
 
 	if (!s) {

@@ -2164,10 +2164,61 @@ static void test_quit_after_metadata_destroy_and_key_reuse(void **state)
 	expect_quit(f);
 }
 
+/*
+ * The allocation seam (core/alloc.h): consumer_create with its 1st, 2nd,
+ * ... allocation failing returns -ENOMEM with nothing held (descriptors are
+ * counted here, memory by the valgrind gate), until one run needs no more
+ * than were failed and succeeds.
+ */
+static void test_create_alloc_failures(void **state)
+{
+	struct fx *f = *state;
+	struct consumer_env env = {
+		.rb = &f->rb, .io = sim_io_io(&f->sio), .cmd_loop = sim_loop_base(f->cmd),
+		.metadata_loop = sim_loop_base(f->md), .data_loop = sim_loop_base(f->data),
+		.on_quit = on_quit, .on_quit_arg = f,
+	};
+	struct consumer *c = NULL;
+	int fds_before = test_open_fd_count();
+	uint64_t n;
+	int cmd_sv[2], md_sv[2], ret = -ENOMEM;
+
+	sim_fault_alloc_attach(&f->w.faults);
+	for (n = 1; n < 100 && ret; n++) {
+		uint64_t fired = f->w.faults.op[SIM_ALLOC].fired;
+
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cmd_sv), 0);
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, md_sv), 0);
+		env.cmd_fd = cmd_sv[0];
+		env.metadata_fd = md_sv[0];
+		assert_int_equal(sim_fault_arm(&f->w.faults, &(struct sim_fault){
+			.op = SIM_ALLOC, .nth = n, .err = ENOMEM }), 0);
+		ret = consumer_create(&env, &c);
+		sim_fault_disarm_all(&f->w.faults);
+		if (ret) {
+			assert_int_equal(ret, -ENOMEM);
+			assert_int_equal(f->w.faults.op[SIM_ALLOC].fired, fired + 1);
+			close(cmd_sv[0]);
+			close(md_sv[0]);
+		} else {
+			/* No allocation left to fail: the fault expired unfired. */
+			assert_int_equal(f->w.faults.op[SIM_ALLOC].fired, fired);
+			consumer_destroy(c);
+		}
+		close(cmd_sv[1]);
+		close(md_sv[1]);
+	}
+	sim_fault_alloc_attach(NULL);
+	assert_int_equal(ret, 0);
+	assert_true(n > 3);  /* consumer, chunk registry, relay registry at least */
+	assert_int_equal(test_open_fd_count(), fds_before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_startup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_alloc_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eof_quit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_keys, setup, teardown),
