@@ -144,6 +144,12 @@ void consumer_destroy(struct consumer *c)
 }
 
 /* See consumer.h. */
+struct metadata_req *consumer_metadata_req(struct consumer *c)
+{
+	return c->mreq;
+}
+
+/* See consumer.h. */
 void consumer_get_stats(struct consumer *c, struct consumer_stats *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -36,6 +36,7 @@
 #include "io.h"
 #include "io_posix.h"
 #include "log.h"
+#include "metadata_req.h"
 #include "sim_app.h"
 #include "sim_fault.h"
 #include "sim_loop.h"
@@ -1694,6 +1695,66 @@ static void test_metadata_socket_eof(void **state)
 	assert_int_equal(chunk_exists(f, 0), CONSUMER_UNKNOWN_TRACE_CHUNK);
 }
 
+/* Requests finished by the tests below, and how. */
+struct md_reqs {
+	struct metadata_req *m;
+	uint64_t done, failed, resubmit;
+};
+
+static void md_req_cb(struct consumer *c, void *arg, int32_t code)
+{
+	struct md_reqs *q = arg;
+
+	(void)c;
+	q->done++;
+	q->failed += code == CONSUMER_ERROR_METADATA;
+	/* A callback that asks again, as the switch timer's next tick may. */
+	if (q->resubmit) {
+		q->resubmit--;
+		assert_int_equal(metadata_req_submit(q->m, MD_KEY, false, md_req_cb, q), 0);
+	}
+}
+
+/*
+ * Regression: the metadata socket dies with many requests queued.  Each
+ * finished request started the next one from inside the previous one's
+ * end (mreq_finish -> mreq_next -> mreq_die -> mreq_finish ...), one stack
+ * frame chain per request: 200,000 of them overflowed the stack.  Then a
+ * callback that submits again on a dead socket: the same chain.
+ */
+static void test_metadata_socket_death_many_queued(void **state)
+{
+	struct fx *f = *state;
+	struct md_reqs q = { .m = consumer_metadata_req(f->c) };
+	const uint64_t n = 200000;
+	struct cmd c;
+	struct reply_channel r;
+
+	do_startup(f);
+	r = ask(f, MD_KEY, true, false, false, false, 0);
+	assert_int_equal(r.code, 0);
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	for (uint64_t i = 0; i < n; i++)
+		assert_int_equal(metadata_req_submit(q.m, MD_KEY, false, md_req_cb, &q), 0);
+	/* The first is on the socket, the others wait behind it. */
+	assert_int_equal(metadata_req_queued(q.m), n);
+	assert_true(fake_sessiond_wait_bytes(&f->fs, f->fs.md_fd, WIRE_METADATA_REQUEST_SIZE));
+	close_md_socket(f);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(q.done, n);
+	assert_int_equal(q.failed, n);
+	assert_int_equal(metadata_req_queued(q.m), 0);
+	assert_false(metadata_req_alive(q.m));
+	/* Dead socket: each callback submits again, each submit fails at once. */
+	q.done = q.failed = 0;
+	q.resubmit = n;
+	assert_int_equal(metadata_req_submit(q.m, MD_KEY, false, md_req_cb, &q), 0);
+	assert_int_equal(q.done, n + 1);
+	assert_int_equal(q.failed, n + 1);
+	assert_int_equal(metadata_req_queued(q.m), 0);
+}
+
 /* Ring-buffer and file-system failures give each command's error code. */
 static void test_faults(void **state)
 {
@@ -2237,6 +2298,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rotate_to_nothing_then_new_chunk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decode_error_shapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metadata_switch_timer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metadata_socket_death_many_queued, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_eof_with_pending_metadata_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metadata_socket_eof, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
