@@ -71,6 +71,19 @@ struct switch_req {
 	uint64_t key;
 };
 
+/*
+ * Cmd loop: the tick's request is over (answered, failed or never queued):
+ * the next tick may queue another.
+ */
+static void switch_req_end(struct consumer *c, struct switch_req *r)
+{
+	struct channel *ch = channel_lookup(c, r->key);
+
+	if (ch && ch->metadata)
+		uatomic_set(&ch->switch_req_queued, false);
+	free(r);
+}
+
 /* Cmd loop: a failed request stops the timer (§5.2) at its next tick. */
 static void switch_req_done(struct consumer *c, void *arg, int32_t code)
 {
@@ -84,7 +97,7 @@ static void switch_req_done(struct consumer *c, void *arg, int32_t code)
 		if (ch)
 			uatomic_set(&ch->switch_timer_failed, true);
 	}
-	free(r);
+	switch_req_end(c, r);
 }
 
 /* Cmd loop: queue the timer's metadata request (flush wait). */
@@ -93,10 +106,16 @@ static void switch_req_cmd(void *arg)
 	struct switch_req *r = arg;
 
 	if (r->c->quitting || metadata_req_submit(r->c->mreq, r->key, true, switch_req_done, r))
-		free(r);
+		switch_req_end(r->c, r);
 }
 
-/* Metadata loop tick: hand a request to the cmd loop, or stop after a failure. */
+/*
+ * Metadata loop tick: hand a request to the cmd loop, or stop after a
+ * failure.  At most one request per channel is on its way or queued: a
+ * session daemon slower than the timer would otherwise see the queue grow
+ * by one request per tick, without bound; a tick that finds one pending
+ * skips (the pending answer brings the same metadata).
+ */
 static void switch_timer_cb(void *arg)
 {
 	struct stream *s = arg;
@@ -107,13 +126,20 @@ static void switch_timer_cb(void *arg)
 		s->chan->switch_timer = NULL;
 		return;
 	}
+	if (uatomic_cmpxchg(&s->chan->switch_req_queued, false, true) != false)
+		return;
 	r = sl_calloc(1, sizeof(*r));
 	if (!r)
-		return;
+		goto err;
 	r->c = s->chan->c;
 	r->key = s->chan->key;
-	if (loop_post(r->c->env.cmd_loop, "metadata switch timer", switch_req_cmd, r))
+	if (loop_post(r->c->env.cmd_loop, "metadata switch timer", switch_req_cmd, r)) {
 		free(r);
+		goto err;
+	}
+	return;
+err:
+	uatomic_set(&s->chan->switch_req_queued, false);
 }
 
 /* See metadata_stream.h. */

@@ -1755,6 +1755,37 @@ static void test_metadata_socket_death_many_queued(void **state)
 	assert_int_equal(metadata_req_queued(q.m), 0);
 }
 
+/* sim_step_until predicate: 100 ms of virtual time went by since T0. */
+static bool hundred_ms_later(void *arg)
+{
+	struct fx *f = arg;
+
+	return sim_world_now(&f->w) >= T0 + 100000000ull;
+}
+
+/*
+ * Regression: a session daemon that does not answer the metadata switch
+ * timer's requests (1 ms period here).  Each tick queued one more request:
+ * after 100 ms, about 100 were queued and the queue had no bound.  At most
+ * one per channel is queued now; the others' ticks are skipped.
+ */
+static void test_switch_timer_one_request_queued(void **state)
+{
+	struct fx *f = *state;
+
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+	ask_md_switch_timer(f);
+	/* The first request is sent and never answered. */
+	assert_true(fake_sessiond_wait_bytes(&f->fs, f->fs.md_fd, WIRE_METADATA_REQUEST_SIZE));
+	assert_int_equal(sim_step_until(&f->st, hundred_ms_later, f, 1000000), SIM_STEP_PRED_TRUE);
+	assert_int_equal(metadata_req_queued(consumer_metadata_req(f->c)), 1);
+	/* Quit: the pending request is cancelled, its callback frees it. */
+	fake_sessiond_close_cmd(&f->fs);
+	assert_int_equal(sim_step_until(&f->st, quit_called, f, 100000), SIM_STEP_PRED_TRUE);
+	assert_int_equal(metadata_req_queued(consumer_metadata_req(f->c)), 0);
+}
+
 /* Ring-buffer and file-system failures give each command's error code. */
 static void test_faults(void **state)
 {
@@ -2300,6 +2331,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_metadata_switch_timer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metadata_socket_death_many_queued, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_switch_timer_one_request_queued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eof_with_pending_metadata_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metadata_socket_eof, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
