@@ -19,6 +19,7 @@
 #include <urcu/uatomic.h>
 
 #include "channel.h"
+#include "alloc.h"
 #include "consumer_priv.h"
 #include "log.h"
 
@@ -89,7 +90,7 @@ struct channel *channel_alloc(struct consumer *c, const struct cmd_ask_channel *
 	struct channel *ch;
 
 	assert(c && a);
-	ch = calloc(1, sizeof(*ch));
+	ch = sl_calloc(1, sizeof(*ch));
 	if (!ch)
 		return NULL;
 	cds_lfht_node_init(&ch->node);

@@ -94,6 +94,7 @@ struct channel {
 	/* metadata loop */
 	struct loop_source *switch_timer;
 	bool switch_timer_failed;          /* set by the cmd loop (uatomic) */
+	bool switch_req_queued;            /* a tick's request is on its way or queued (uatomic) */
 	bool md_failed;                    /* metadata stream gave up writing (uatomic; read by cmd loop) */
 };
 

@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "log.h"
 #include "sink.h"
 
@@ -42,7 +43,7 @@ struct chunk_registry {
 
 int chunk_registry_create(struct chunk_registry **out)
 {
-	struct chunk_registry *reg = calloc(1, sizeof(*reg));
+	struct chunk_registry *reg = sl_calloc(1, sizeof(*reg));
 
 	if (!reg)
 		return -ENOMEM;
@@ -120,7 +121,7 @@ int chunk_create(struct chunk_registry *reg, uint64_t session_id, uint64_t chunk
 		pthread_mutex_unlock(&reg->lock);
 		return -EEXIST;
 	}
-	c = calloc(1, sizeof(*c));
+	c = sl_calloc(1, sizeof(*c));
 	if (!c) {
 		pthread_mutex_unlock(&reg->lock);
 		return -ENOMEM;

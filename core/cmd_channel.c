@@ -185,7 +185,8 @@ static void done_get(struct xop *x)
 void cmd_get_channel(struct consumer *c, const struct cmd *cmd)
 {
 	struct channel *ch = channel_lookup(c, cmd->u.channel.key);
-	struct channel_handoff *h;
+	struct channel_handoff *h = NULL;
+	struct cds_list_head *streams;
 	struct stream *s;
 	enum rb_status st;
 	int sock;
@@ -197,12 +198,26 @@ void cmd_get_channel(struct consumer *c, const struct cmd *cmd)
 		return;
 	}
 	assert(ch->rbc); /* published only after rb_channel_create() succeeded */
+	/*
+	 * The hand-off is allocated before anything goes out: once the session
+	 * daemon has the objects the apps write, and streams that never reach
+	 * the data loop would never be drained nor flushed at their hang-up.
+	 * It takes the private streams; failures below give them back.
+	 */
+	if (ch->monitor) {
+		h = channel_handoff_new(ch, "GET_CHANNEL hand-off", done_get);
+		if (!h) {
+			conn_reply(c->conn, REPLY_ST(CONSUMER_ENOMEM));
+			return;
+		}
+	}
+	streams = h ? &h->streams : &ch->private_streams;
 	if (conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS)))
-		return;
+		goto err_handoff;
 	/* The object stream goes out on the command socket itself. */
 	sock = conn_fd(c->conn);
 	st = rb_send_channel(ch->rbc, sock);
-	cds_list_for_each_entry(s, &ch->private_streams, node) {
+	cds_list_for_each_entry(s, streams, node) {
 		if (st != RB_OK)
 			break;
 		st = rb_send_stream(ch->rbc, s->rbs, sock);
@@ -219,7 +234,7 @@ void cmd_get_channel(struct consumer *c, const struct cmd *cmd)
 		ERR("GET_CHANNEL %" PRIu64 ": sending objects: %s; channel not dispatched",
 		    ch->key, rb_status_str(st));
 		conn_reply(c->conn, REPLY_ST(CONSUMER_FATAL));
-		return;
+		goto err_handoff;
 	}
 	if (rb_channel_close_wakeup_fd(ch->rbc) != RB_OK) {
 		/* Never hangs up while open: quit retries, then releases it (consumer.c). */
@@ -232,18 +247,22 @@ void cmd_get_channel(struct consumer *c, const struct cmd *cmd)
 		ERR("GET_CHANNEL %" PRIu64 ": cannot watch the channel for hang-up", ch->key);
 		ch->hup_src = NULL;
 	}
-	if (!ch->monitor) {
+	if (!h) {
 		conn_reply(c->conn, REPLY_ST(CONSUMER_SUCCESS));
 		return;
 	}
 	/* Reply once the data loop owns the streams, so later commands see them. */
-	h = channel_handoff_new(ch, "GET_CHANNEL hand-off", done_get);
-	if (h && xop_start(&h->x, c->env.data_loop, data_streams_dispatch_cb) == 0) {
+	if (xop_start(&h->x, c->env.data_loop, data_streams_dispatch_cb) == 0) {
 		conn_pause(c->conn);
 		return;
 	}
 	ERR("GET_CHANNEL %" PRIu64 ": streams not handed to the data loop", ch->key);
 	conn_reply(c->conn, REPLY_ST(CONSUMER_FATAL));
+	return;
+err_handoff:
+	/* Not started: freeing it gives the streams back to the private list. */
+	if (h)
+		xop_free(&h->x);
 }
 
 /* DESTROY_CHANNEL: free a channel that never got dispatched.  Always ST(0). */

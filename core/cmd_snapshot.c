@@ -14,12 +14,28 @@
  */
 #include <stdlib.h>
 
+#include <urcu/uatomic.h>
+
 #include "cmd_snapshot.h"
+#include "alloc.h"
 #include "conn.h"
 #include "consumer_priv.h"
 #include "log.h"
 #include "metadata_req.h"
 #include "stream_snapshot.h"
+
+/*
+ * A snapshot copies packets outside the read path: what its fresh output
+ * took counts in the consumer's totals (the metadata snapshot never did).
+ */
+static void snapshot_count(struct consumer *c, const struct sink_stream *out)
+{
+	struct sink_stats st;
+
+	sink_stream_stats(out, &st);
+	uatomic_add(&c->written.packets, st.packets);
+	uatomic_add(&c->written.bytes, st.bytes_written);
+}
 
 /* Data channel: every private stream into <pathname>/<stream> of the current chunk. */
 static int32_t snapshot_data(struct channel *ch, uint64_t nb_packets)
@@ -35,6 +51,7 @@ static int32_t snapshot_data(struct channel *ch, uint64_t nb_packets)
 		written = lost = 0;
 		ret = stream_snapshot(s->rbs, s->out, nb_packets, s->quiescent, &written, &lost);
 		s->stats.lost_packets += lost;
+		snapshot_count(ch->c, s->out);
 		stream_close_output(s);
 		if (ret) {
 			ERR("SNAPSHOT_CHANNEL %" PRIu64 ": stream %s: %s", ch->key, s->name,
@@ -129,7 +146,7 @@ void cmd_snapshot_channel(struct consumer *c, const struct cmd *cmd)
 		conn_reply(c->conn, REPLY_ST(snapshot_data(ch, sn->nb_packets_per_stream)));
 		return;
 	}
-	sm = malloc(sizeof(*sm));
+	sm = sl_malloc(sizeof(*sm));
 	if (!sm) {
 		conn_reply(c->conn, REPLY_ST(CONSUMER_SNAPSHOT_FAILED));
 		return;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "cmd_stream_ops.h"
+#include "alloc.h"
 #include "conn.h"
 #include "consumer_priv.h"
 #include "data_stream.h"
@@ -442,7 +443,7 @@ static int relay_rotate_streams(struct channel *ch)
 
 	cds_list_for_each_entry(s, &ch->data_streams, chan_node)
 		n++;
-	pos = calloc(n ? n : 1, sizeof(*pos));
+	pos = sl_calloc(n ? n : 1, sizeof(*pos));
 	if (!pos)
 		return -ENOMEM;
 	n = 0;

@@ -18,6 +18,7 @@
 #include <urcu/uatomic.h>
 
 #include "conn.h"
+#include "alloc.h"
 #include "fdpass.h"
 #include "log.h"
 #include "wire.h"
@@ -62,7 +63,7 @@ int conn_create(struct loop *loop, int fd, const struct conn_ops *ops, struct co
 	int ret;
 
 	assert(loop && ops && ops->command && ops->closed && out);
-	conn = calloc(1, sizeof(*conn));
+	conn = sl_calloc(1, sizeof(*conn));
 	if (!conn)
 		return -ENOMEM;
 	conn->loop = loop;
@@ -123,7 +124,7 @@ int conn_expect_bytes(struct conn *conn, size_t len, conn_bytes_fn fn)
 	assert(conn->state == CONN_READ_MSG && fn); /* as conn_expect_fd */
 	free(conn->payload);
 	/* At least one byte: malloc(0) may return NULL, which reads as ENOMEM. */
-	conn->payload = malloc(len ? len : 1);
+	conn->payload = sl_malloc(len ? len : 1);
 	if (!conn->payload)
 		return -ENOMEM;
 	conn->need = len;

@@ -12,6 +12,7 @@
 
 #include <urcu/uatomic.h>
 
+#include "alloc.h"
 #include "cmd_channel.h"
 #include "cmd_chunk.h"
 #include "cmd_metadata.h"
@@ -82,7 +83,7 @@ int consumer_create(const struct consumer_env *env, struct consumer **out)
 	/* The environment is wired by the daemon or a test, never by a peer. */
 	assert(env && out && env->rb && env->io && env->cmd_loop && env->metadata_loop &&
 	       env->data_loop && env->cmd_fd >= 0 && env->metadata_fd >= 0);
-	c = calloc(1, sizeof(*c));
+	c = sl_calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->env = *env;
@@ -143,6 +144,12 @@ void consumer_destroy(struct consumer *c)
 }
 
 /* See consumer.h. */
+struct metadata_req *consumer_metadata_req(struct consumer *c)
+{
+	return c->mreq;
+}
+
+/* See consumer.h. */
 void consumer_get_stats(struct consumer *c, struct consumer_stats *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -151,8 +158,8 @@ void consumer_get_stats(struct consumer *c, struct consumer_stats *out)
 	conn_get_counts(c->conn, &out->commands, &out->command_errors);
 	out->channels = uatomic_read(&c->st_channels);
 	out->streams = uatomic_read(&c->st_streams);
-	out->packets_written = uatomic_read(&c->st_packets);
-	out->bytes_written = uatomic_read(&c->st_bytes);
+	out->packets_written = uatomic_read(&c->written.packets);
+	out->bytes_written = uatomic_read(&c->written.bytes);
 	out->quitting = c->quitting;
 }
 

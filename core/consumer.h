@@ -33,6 +33,7 @@
 #include "rb.h"
 
 struct consumer;
+struct metadata_req;
 
 struct consumer_env {
 	struct rb *rb;              /* ring-buffer adapter */
@@ -72,5 +73,7 @@ int consumer_create(const struct consumer_env *env, struct consumer **out);
 void consumer_destroy(struct consumer *c);
 
 void consumer_get_stats(struct consumer *c, struct consumer_stats *out);
+/* The metadata requester of c (metadata_req.h), for tests to see its queue. */
+struct metadata_req *consumer_metadata_req(struct consumer *c);
 
 #endif /* SLUICE_CORE_CONSUMER_H */

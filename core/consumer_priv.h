@@ -38,6 +38,7 @@
 #include "mdcache.h"
 #include "relayd.h"
 #include "stream.h"
+#include "subbuf_read.h"
 
 struct conn;
 struct metadata_req;
@@ -83,8 +84,7 @@ struct consumer {
 	/* counters, uatomic (commands and their errors: the conn's) */
 	uint64_t st_channels;
 	uint64_t st_streams;
-	uint64_t st_packets;
-	uint64_t st_bytes;
+	struct subbuf_totals written;      /* packets / bytes: the read path counts them */
 };
 
 #endif /* SLUICE_CORE_CONSUMER_PRIV_H */

@@ -133,10 +133,8 @@ int data_stream_consume(struct stream *s)
 		else
 			ret = stream_drain(s->rbs, s->out, &s->stats,
 					   one ? 1 : (budget == UINT_MAX ? 0 : budget));
-		if (ret > 0 && s->out) {
-			stream_account(s);
+		if (ret > 0 && s->out)
 			open_packet_after_consume(s);
-		}
 		/* Without output, discard until empty. */
 		if (ret <= 0 || (!one && s->out))
 			return ret < 0 ? ret : 0;

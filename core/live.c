@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "consumer_priv.h"
 #include "log.h"
 #include "metadata_req.h"
@@ -125,7 +126,7 @@ static void round_cmd(void *arg)
 static void round_start(struct channel *ch, void (*resume)(struct stream *s))
 {
 	struct consumer *c = ch->c;
-	struct live_round *r = calloc(1, sizeof(*r));
+	struct live_round *r = sl_calloc(1, sizeof(*r));
 	struct stream *s;
 
 	if (!r || loop_add_wait(c->env.data_loop, "live metadata round", round_end, r, &r->done)) {

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "log.h"
 
 /* First allocation; metadata of a small session fits in a few KiB. */
@@ -64,7 +65,7 @@ int mdcache_create(struct mdcache **out)
 	int ret;
 
 	assert(out);
-	c = calloc(1, sizeof(*c));
+	c = sl_calloc(1, sizeof(*c));
 	if (!c) {
 		ERR("mdcache: out of memory allocating a cache");
 		return -ENOMEM;
@@ -222,7 +223,7 @@ static int reserve_locked(struct mdcache *c, uint64_t end)
 		cap *= 2;
 	if (cap > MDCACHE_MAX_SIZE)
 		cap = MDCACHE_MAX_SIZE;
-	buf = realloc(c->buf, cap);
+	buf = sl_realloc(c->buf, cap);
 	if (!buf)
 		return -ENOMEM;
 	c->buf = buf;

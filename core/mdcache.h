@@ -41,11 +41,12 @@
  * Each cache has one internal pthread mutex.  It is a LEAF lock:
  *  - while holding it the cache takes no other lock, logs nothing, calls no
  *    callback and never blocks (only memcpy and realloc run under it);
- *  - any lock may be held when calling into the cache (order: channel lock ->
- *    stream lock -> ... -> mdcache lock), and the mdcache lock is never held
- *    when control returns to the caller.
- * So no path can take "cache then stream" and none can hold the cache lock
- * across a request to the session daemon.
+ *  - the callers (the cmd loop storing answers and pushes, the metadata loop
+ *    reading) hold no lock of their own when they call in: streams and
+ *    channels are owned by one loop each and have no lock; the mdcache lock
+ *    is never held when control returns to the caller.
+ * So no path can take "cache then something else", and none can hold the
+ * cache lock across a request to the session daemon.
  *
  * Waiter callbacks run after the mutex was released, synchronously, on the
  * thread that called mdcache_set_flushed() / mdcache_stream_close() /

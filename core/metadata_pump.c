@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "log.h"
 #include "metadata_pump.h"
 
@@ -52,7 +53,7 @@ int metadata_pump_init(struct metadata_pump *p, struct mdcache *cache, struct rb
 		ERR("metadata pump: unusable sub-buffer size %" PRIu64, max);
 		return -EIO;
 	}
-	p->scratch = malloc((size_t)max);
+	p->scratch = sl_malloc((size_t)max);
 	if (!p->scratch) {
 		ERR("metadata pump: cannot allocate %" PRIu64 " bytes", max);
 		return -ENOMEM;

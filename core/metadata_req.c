@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "consumer_priv.h"
 #include "fdpass.h"
 #include "log.h"
@@ -53,6 +54,8 @@ struct metadata_req {
 	struct mdcache_waiter waiter;
 	struct mdcache *wait_cache;
 	struct loop_source *wait_src;
+	size_t nr_queued;              /* entries of `queue` */
+	bool driving;                  /* mreq_next's loop is on the stack */
 };
 
 static void mreq_event(void *arg, int fd, unsigned int events);
@@ -65,7 +68,7 @@ int metadata_req_create(struct consumer *c, int fd, void (*finished)(struct cons
 	struct metadata_req *m;
 
 	assert(c && finished && out);
-	m = calloc(1, sizeof(*m));
+	m = sl_calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	m->c = c;
@@ -108,13 +111,18 @@ void metadata_req_destroy(struct metadata_req *m)
 		cds_list_del(&r->node);
 		free(r);
 	}
+	m->nr_queued = 0;
 	free(m->payload);
 	if (m->fd >= 0)
 		close(m->fd);
 	free(m);
 }
 
-/* Finish the active request with `code` and start the next one. */
+/*
+ * Finish the active request with `code` and start the next one.  Called
+ * from inside mreq_next's loop (a request that cannot start), the
+ * mreq_next below only returns: that loop goes on with the next request.
+ */
 static void mreq_finish(struct metadata_req *m, int32_t code)
 {
 	struct mreq *r;
@@ -130,6 +138,7 @@ static void mreq_finish(struct metadata_req *m, int32_t code)
 		return;
 	r = cds_list_first_entry(&m->queue, struct mreq, node);
 	cds_list_del(&r->node);
+	m->nr_queued--;
 	if (m->state != MREQ_DEAD)
 		m->state = MREQ_IDLE;
 	r->fn(m->c, r->arg, code);
@@ -139,13 +148,16 @@ static void mreq_finish(struct metadata_req *m, int32_t code)
 	m->finished(m->c);
 }
 
-/* The socket broke: every request fails from now on. */
+/*
+ * The socket broke: every request fails from now on.  mreq_next fails the
+ * queued ones, in a loop: however many are queued, the stack stays flat.
+ */
 static void mreq_die(struct metadata_req *m)
 {
-	ERR("metadata socket unusable: metadata requests fail from now on");
+	if (m->state != MREQ_DEAD)
+		ERR("metadata socket unusable: metadata requests fail from now on");
 	m->state = MREQ_DEAD;
-	while (!cds_list_empty(&m->queue))
-		mreq_finish(m, CONSUMER_ERROR_METADATA);
+	mreq_next(m);
 }
 
 /* ST(code) on the metadata socket; a send failure kills the requester. */
@@ -161,7 +173,15 @@ static void mreq_send_status(struct metadata_req *m, int32_t code)
 		m->state = MREQ_DEAD;
 }
 
-/* Start the head request if idle. */
+/*
+ * Start the head request if idle; on a dead socket fail every queued one.
+ * A request that ends here (unknown channel, dead socket) runs its
+ * callback, which may submit again, and its end starts the next: a loop,
+ * not a recursion (mreq_finish -> callback -> mreq_next -> mreq_finish ...
+ * was one stack frame chain per queued request, and a socket dying under
+ * thousands of them overflowed the stack).  Re-entered from a callback,
+ * it returns at once: the loop on the stack picks the new state up.
+ */
 static void mreq_next(struct metadata_req *m)
 {
 	struct mreq *r;
@@ -169,36 +189,46 @@ static void mreq_next(struct metadata_req *m)
 	struct metadata_request q;
 	uint8_t b[WIRE_METADATA_REQUEST_SIZE];
 
-	if (m->state == MREQ_DEAD) {
-		if (!cds_list_empty(&m->queue))
-			mreq_die(m);
+	if (m->driving)
 		return;
+	m->driving = true;
+	while (!cds_list_empty(&m->queue)) {
+		if (m->state == MREQ_DEAD) {
+			mreq_finish(m, CONSUMER_ERROR_METADATA);
+			continue;
+		}
+		if (m->state != MREQ_IDLE)
+			break;
+		r = cds_list_first_entry(&m->queue, struct mreq, node);
+		ch = channel_lookup(m->c, r->key);
+		if (!ch || !ch->metadata) {
+			ERR("metadata request for unknown metadata channel %" PRIu64, r->key);
+			mreq_finish(m, CONSUMER_CHAN_NOT_FOUND);
+			continue;
+		}
+		q.session_id = ch->session_id;
+		q.session_id_per_pid = ch->session_id_per_pid;
+		q.bits_per_long = 64;
+		q.uid = ch->ust_app_uid;
+		q.key = ch->key;
+		wire_encode_metadata_request(&q, b);
+		if (fdpass_send_all(m->fd, b, sizeof(b))) {
+			ERR("metadata socket unusable: metadata requests fail from now on");
+			m->state = MREQ_DEAD;
+			continue;
+		}
+		m->have = 0;
+		m->state = MREQ_READ_MSG;
+		if (loop_add_fd(m->c->env.cmd_loop, m->fd, "sessiond metadata", mreq_event, m,
+				&m->src)) {
+			m->src = NULL;
+			ERR("metadata socket unusable: metadata requests fail from now on");
+			m->state = MREQ_DEAD;
+			continue;
+		}
+		break;
 	}
-	if (m->state != MREQ_IDLE || cds_list_empty(&m->queue))
-		return;
-	r = cds_list_first_entry(&m->queue, struct mreq, node);
-	ch = channel_lookup(m->c, r->key);
-	if (!ch || !ch->metadata) {
-		ERR("metadata request for unknown metadata channel %" PRIu64, r->key);
-		mreq_finish(m, CONSUMER_CHAN_NOT_FOUND);
-		return;
-	}
-	q.session_id = ch->session_id;
-	q.session_id_per_pid = ch->session_id_per_pid;
-	q.bits_per_long = 64;
-	q.uid = ch->ust_app_uid;
-	q.key = ch->key;
-	wire_encode_metadata_request(&q, b);
-	if (fdpass_send_all(m->fd, b, sizeof(b))) {
-		mreq_die(m);
-		return;
-	}
-	m->have = 0;
-	m->state = MREQ_READ_MSG;
-	if (loop_add_fd(m->c->env.cmd_loop, m->fd, "sessiond metadata", mreq_event, m, &m->src)) {
-		m->src = NULL;
-		mreq_die(m);
-	}
+	m->driving = false;
 }
 
 /* See metadata_req.h. */
@@ -208,7 +238,7 @@ int metadata_req_submit(struct metadata_req *m, uint64_t key, bool wait_flush,
 	struct mreq *r;
 
 	assert(m && fn);
-	r = calloc(1, sizeof(*r));
+	r = sl_calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->key = key;
@@ -216,8 +246,15 @@ int metadata_req_submit(struct metadata_req *m, uint64_t key, bool wait_flush,
 	r->fn = fn;
 	r->arg = arg;
 	cds_list_add_tail(&r->node, &m->queue);
+	m->nr_queued++;
 	mreq_next(m);
 	return 0;
+}
+
+/* See metadata_req.h. */
+size_t metadata_req_queued(const struct metadata_req *m)
+{
+	return m ? m->nr_queued : 0;
 }
 
 /* See metadata_req.h. */
@@ -374,7 +411,7 @@ static void mreq_handle_msg(struct metadata_req *m)
 		return;
 	}
 	/* The ack above already went out: without memory the socket is out of step. */
-	m->payload = malloc(m->need);
+	m->payload = sl_malloc(m->need);
 	if (!m->payload) {
 		mreq_die(m);
 		return;

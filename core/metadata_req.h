@@ -15,6 +15,7 @@
 #define SLUICE_CORE_METADATA_REQ_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct channel;
@@ -47,6 +48,8 @@ int metadata_req_submit(struct metadata_req *m, uint64_t key, bool wait_flush,
  * an answer can fill a hole in the cache while the command socket waits.
  */
 bool metadata_req_answer_due(struct metadata_req *m, uint64_t key);
+/* Requests queued, the active one included. */
+size_t metadata_req_queued(const struct metadata_req *m);
 /* Whether requests can still be served (the metadata socket did not break). */
 bool metadata_req_alive(struct metadata_req *m);
 /* Quit: finish every queued request with CONSUMER_FATAL (the active one too). */

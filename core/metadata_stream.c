@@ -26,6 +26,7 @@
 
 #include <urcu/uatomic.h>
 
+#include "alloc.h"
 #include "consumer_priv.h"
 #include "log.h"
 #include "relayd.h"
@@ -59,6 +60,8 @@ static void pump_attach(struct stream *s)
 		uatomic_set(&s->chan->md_failed, true);
 		return;
 	}
+	/* The pump's reads count in the consumer's totals, as the data streams' do. */
+	s->pump.reader.totals = &s->chan->c->written;
 	s->pump_ready = true;
 }
 
@@ -67,6 +70,19 @@ struct switch_req {
 	struct consumer *c;
 	uint64_t key;
 };
+
+/*
+ * Cmd loop: the tick's request is over (answered, failed or never queued):
+ * the next tick may queue another.
+ */
+static void switch_req_end(struct consumer *c, struct switch_req *r)
+{
+	struct channel *ch = channel_lookup(c, r->key);
+
+	if (ch && ch->metadata)
+		uatomic_set(&ch->switch_req_queued, false);
+	free(r);
+}
 
 /* Cmd loop: a failed request stops the timer (§5.2) at its next tick. */
 static void switch_req_done(struct consumer *c, void *arg, int32_t code)
@@ -81,7 +97,7 @@ static void switch_req_done(struct consumer *c, void *arg, int32_t code)
 		if (ch)
 			uatomic_set(&ch->switch_timer_failed, true);
 	}
-	free(r);
+	switch_req_end(c, r);
 }
 
 /* Cmd loop: queue the timer's metadata request (flush wait). */
@@ -90,10 +106,16 @@ static void switch_req_cmd(void *arg)
 	struct switch_req *r = arg;
 
 	if (r->c->quitting || metadata_req_submit(r->c->mreq, r->key, true, switch_req_done, r))
-		free(r);
+		switch_req_end(r->c, r);
 }
 
-/* Metadata loop tick: hand a request to the cmd loop, or stop after a failure. */
+/*
+ * Metadata loop tick: hand a request to the cmd loop, or stop after a
+ * failure.  At most one request per channel is on its way or queued: a
+ * session daemon slower than the timer would otherwise see the queue grow
+ * by one request per tick, without bound; a tick that finds one pending
+ * skips (the pending answer brings the same metadata).
+ */
 static void switch_timer_cb(void *arg)
 {
 	struct stream *s = arg;
@@ -104,13 +126,20 @@ static void switch_timer_cb(void *arg)
 		s->chan->switch_timer = NULL;
 		return;
 	}
-	r = calloc(1, sizeof(*r));
-	if (!r)
+	if (uatomic_cmpxchg(&s->chan->switch_req_queued, false, true) != false)
 		return;
+	r = sl_calloc(1, sizeof(*r));
+	if (!r)
+		goto err;
 	r->c = s->chan->c;
 	r->key = s->chan->key;
-	if (loop_post(r->c->env.cmd_loop, "metadata switch timer", switch_req_cmd, r))
+	if (loop_post(r->c->env.cmd_loop, "metadata switch timer", switch_req_cmd, r)) {
 		free(r);
+		goto err;
+	}
+	return;
+err:
+	uatomic_set(&s->chan->switch_req_queued, false);
 }
 
 /* See metadata_stream.h. */
@@ -140,15 +169,6 @@ void metadata_stream_dispatch_cb(void *arg)
 	}
 	metadata_stream_pump(s);
 	xop_complete(&h->x);
-}
-
-/* One pump call with the accounting.  Returns metadata_pump()'s result. */
-static int pump_once(struct stream *s)
-{
-	int ret = metadata_pump(&s->pump);
-
-	stream_account(s);
-	return ret;
 }
 
 static void detach_output(struct stream *s);
@@ -218,7 +238,7 @@ static void metadata_stream_pump(struct stream *s)
 
 	if (!s->pump_ready)
 		return;
-	ret = pump_once(s);
+	ret = metadata_pump(&s->pump);
 	if (ret < 0) {
 		pump_failed(s, ret);
 		return;
@@ -333,7 +353,7 @@ static void metadata_stream_delete(struct stream *s)
 		ch->switch_timer = NULL;
 	}
 	/* Last chance: no retry can run once the stream is gone. */
-	if (s->pump_ready && pump_once(s) < 0) {
+	if (s->pump_ready && metadata_pump(&s->pump) < 0) {
 		ERR("metadata stream of channel %" PRIu64 ": final write failed; closing it anyway",
 		    ch->key);
 		uatomic_set(&ch->md_failed, true);

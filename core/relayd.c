@@ -19,6 +19,7 @@
 
 #include <urcu/uatomic.h>
 
+#include "alloc.h"
 #include "log.h"
 #include "relayd.h"
 
@@ -213,7 +214,7 @@ static int ctrl_exchange_locked(struct relayd *r, uint32_t cmd, const void *payl
 
 	if (ret)
 		return ret;
-	req = total <= sizeof(stack) ? stack : malloc(total);
+	req = total <= sizeof(stack) ? stack : sl_malloc(total);
 	if (!req) {
 		ERR("relayd %" PRIu64 ": no memory for a %zu-byte request", r->id, total);
 		return -ENOMEM;
@@ -269,7 +270,7 @@ static int ctrl_simple(struct relayd *r, uint32_t cmd, const void *payload, size
 
 int relayd_registry_create(const struct io *io, struct relayd_registry **out)
 {
-	struct relayd_registry *reg = calloc(1, sizeof(*reg));
+	struct relayd_registry *reg = sl_calloc(1, sizeof(*reg));
 
 	assert(io && out);
 	if (!reg)
@@ -309,7 +310,7 @@ static struct relayd *find_locked(struct relayd_registry *reg, uint64_t id)
 
 static struct relayd *pair_new(struct relayd_registry *reg, const struct cmd_relayd_sock *rs)
 {
-	struct relayd *r = calloc(1, sizeof(*r));
+	struct relayd *r = sl_calloc(1, sizeof(*r));
 
 	if (!r)
 		return NULL;
@@ -578,7 +579,7 @@ int relayd_add_stream(struct relayd *r, struct relayd_stream *rs, const char *na
 		ERR("relayd %" PRIu64 ": stream name or path too long: %s/%s", r->id, path, name);
 		return -ENAMETOOLONG;
 	}
-	p = malloc(ADD_STREAM_FIXED + name_len + path_len);
+	p = sl_malloc(ADD_STREAM_FIXED + name_len + path_len);
 	if (!p)
 		return -ENOMEM;
 	put_u32(p, (uint32_t)name_len);
@@ -736,7 +737,7 @@ int relayd_rotate_streams(struct relayd *r, const struct relayd_rotate_pos *pos,
 
 	if (n > UINT32_MAX)
 		return -EINVAL;
-	p = calloc(1, len);
+	p = sl_calloc(1, len);
 	if (!p)
 		return -ENOMEM;
 	put_u32(p, (uint32_t)n);

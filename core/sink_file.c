@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "log.h"
 
 /* Longest suffix the sink appends to a name: "_<u64>.idx". */
@@ -150,7 +151,7 @@ static int chunk_note_created(struct file_chunk *c, const char *path)
 	}
 	if (c->nr_created == c->cap_created) {
 		size_t cap = c->cap_created ? 2 * c->cap_created : 8;
-		char **grown = realloc(c->created, cap * sizeof(*grown));
+		char **grown = sl_realloc(c->created, cap * sizeof(*grown));
 
 		if (!grown) {
 			ret = -ENOMEM;
@@ -159,7 +160,7 @@ static int chunk_note_created(struct file_chunk *c, const char *path)
 		c->created = grown;
 		c->cap_created = cap;
 	}
-	c->created[c->nr_created] = strdup(path);
+	c->created[c->nr_created] = sl_strdup(path);
 	if (!c->created[c->nr_created]) {
 		ret = -ENOMEM;
 		goto unlock;
@@ -364,12 +365,12 @@ static int file_stream_open(struct sink_chunk *base, const struct sink_stream_pa
 		ERR("Refusing stream name \"%s\": must be a plain file name", p->name);
 		return -EINVAL;
 	}
-	s = calloc(1, sizeof(*s));
+	s = sl_calloc(1, sizeof(*s));
 	if (!s)
 		goto err_nomem;
 	plen = strlen(pathname);
-	s->dir = malloc(plen + 2);
-	s->name = strdup(p->name);
+	s->dir = sl_malloc(plen + 2);
+	s->name = sl_strdup(p->name);
 	if (!s->dir || !s->name)
 		goto err_nomem;
 	memcpy(s->dir, pathname, plen);
@@ -608,7 +609,7 @@ int sink_file_chunk_create(const struct io *io, int dirfd, uid_t uid, gid_t gid,
 		ERR("Invalid trace chunk output (dirfd %d)", dirfd);
 		return -EINVAL;
 	}
-	c = calloc(1, sizeof(*c));
+	c = sl_calloc(1, sizeof(*c));
 	if (!c) {
 		ERR("Out of memory creating a trace chunk output");
 		return -ENOMEM;

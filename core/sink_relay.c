@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "log.h"
 #include "sink_relay.h"
 
@@ -75,7 +76,7 @@ static int relay_stream_open(struct sink_chunk *chunk, const struct sink_stream_
 		     p->pathname);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENAMETOOLONG;
-	s = calloc(1, sizeof(*s));
+	s = sl_calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->base.ops = &relay_ops;
@@ -116,7 +117,7 @@ static int hold_index(struct relay_stream *s, uint64_t seq, const struct ctf_ind
 {
 	if (s->held_n == s->held_cap) {
 		size_t cap = s->held_cap ? s->held_cap * 2 : 16;
-		struct held_index *h = realloc(s->held, cap * sizeof(*h));
+		struct held_index *h = sl_realloc(s->held, cap * sizeof(*h));
 
 		if (!h)
 			return -ENOMEM;
@@ -265,7 +266,7 @@ static const struct sink_ops relay_ops = {
 
 int sink_relay_chunk_create(struct relayd *r, uint64_t chunk_id, struct sink_chunk **out)
 {
-	struct relay_chunk *c = calloc(1, sizeof(*c));
+	struct relay_chunk *c = sl_calloc(1, sizeof(*c));
 
 	assert(r && out);
 	if (!c)

@@ -14,13 +14,14 @@
 #include <urcu/uatomic.h>
 
 #include "stream.h"
+#include "alloc.h"
 #include "consumer_priv.h"
 #include "log.h"
 
 /* See stream.h. */
 struct stream *stream_new(struct channel *ch, struct rb_stream *rbs)
 {
-	struct stream *s = calloc(1, sizeof(*s));
+	struct stream *s = sl_calloc(1, sizeof(*s));
 	int pfd[2];
 
 	if (!s) {
@@ -31,6 +32,8 @@ struct stream *stream_new(struct channel *ch, struct rb_stream *rbs)
 	s->rbs = rbs;
 	s->cpu = rbs->cpu;
 	s->wait_fd = -1;
+	/* What the read path writes for this stream counts in the consumer's totals. */
+	s->stats.totals = &ch->c->written;
 	CDS_INIT_LIST_HEAD(&s->node);
 	CDS_INIT_LIST_HEAD(&s->chan_node);
 	if (rb_max_subbuf_size(rbs, &s->max_sb) != RB_OK) {
@@ -87,20 +90,6 @@ int stream_open_output(struct stream *s, struct chunk *chunk, bool snapshot)
 	chunk_ref(chunk);
 	s->chunk = chunk;
 	return 0;
-}
-
-/* See stream.h: the counters follow the writes, not only the closes. */
-void stream_account(struct stream *s)
-{
-	struct sink_stats st;
-
-	if (!s->out)
-		return;
-	sink_stream_stats(s->out, &st);
-	uatomic_add(&s->chan->c->st_packets, st.packets - s->acct_packets);
-	uatomic_add(&s->chan->c->st_bytes, st.bytes_written - s->acct_bytes);
-	s->acct_packets = st.packets;
-	s->acct_bytes = st.bytes_written;
 }
 
 /* Sample and read the produced position.  0, or -1 (logged). */
@@ -210,9 +199,6 @@ void stream_rotate_if_due(struct stream *s)
 void stream_close_output(struct stream *s)
 {
 	if (s->out) {
-		stream_account(s);
-		s->acct_packets = 0;
-		s->acct_bytes = 0;
 		if (sink_stream_close(s->out))
 			ERR("stream %s: closing its output failed", s->name);
 		s->out = NULL;

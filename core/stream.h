@@ -45,8 +45,6 @@ struct stream {
 	struct stream_stats stats;
 	bool quiescent;
 	bool opened_in_chunk;              /* a packet was opened in the current chunk */
-	uint64_t acct_packets;             /* sink stats of `out` already in st_packets */
-	uint64_t acct_bytes;               /* ... and in st_bytes */
 
 	/* rotation in progress (owner loop) */
 	bool rotate_pending;
@@ -72,8 +70,6 @@ struct stream *stream_new(struct channel *ch, struct rb_stream *rbs);
  * an index unless `snapshot`.  Closes a previous output first.  0 / -errno.
  */
 int stream_open_output(struct stream *s, struct chunk *chunk, bool snapshot);
-/* Add what `out` wrote since the last call to the consumer's packet/byte counters. */
-void stream_account(struct stream *s);
 
 enum stream_open_packet {
 	STREAM_PACKET_OPENED,    /* the produced position moved */

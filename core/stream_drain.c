@@ -172,6 +172,7 @@ int stream_drain(struct rb_stream *s, struct sink_stream *out, struct stream_sta
 		ERR("stream_drain: NULL argument");
 		return -EINVAL;
 	}
+	r.totals = st->totals;
 	while ((max_packets == 0 || ctx.written < max_packets) && ctx.written < INT_MAX) {
 		ret = subbuf_read(&r, s, out);
 		if (ret <= 0)

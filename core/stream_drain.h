@@ -26,6 +26,8 @@
 #include "rb.h"
 #include "sink.h"
 
+struct subbuf_totals;
+
 /*
  * The counters of one stream, kept only here (struct stream.stats); a
  * channel adds those of its gone streams to its own (channel.gone).
@@ -47,6 +49,12 @@ struct stream_stats {
 	bool pending_put;
 	uint64_t pending_seq;
 	uint64_t pending_ts_begin;
+	/*
+	 * Not a counter: the consumer-wide totals (subbuf_read.h) each packet
+	 * written by a drain is also added to, or NULL.  Summing stats
+	 * (channel.gone) ignores it.
+	 */
+	struct subbuf_totals *totals;
 };
 
 /*

@@ -9,6 +9,8 @@
 
 #include <errno.h>
 
+#include <urcu/uatomic.h>
+
 #include "log.h"
 
 /* Log a seam failure; returns the errno the caller reports (negative). */
@@ -101,6 +103,11 @@ static int write_held(struct subbuf_reader *r, struct rb_stream *s, struct sink_
 		ERR("stream (cpu %d): %llu-byte packet not written (%d): kept in the ring",
 		    s->cpu, (unsigned long long)sb->padded, ret);
 		return ret;
+	}
+	/* Counted where it is written: no other copy of these totals exists. */
+	if (r->totals) {
+		uatomic_add(&r->totals->packets, 1);
+		uatomic_add(&r->totals->bytes, sb->padded);
 	}
 	if (r->kind->written)
 		r->kind->written(r->arg, s, sb);

@@ -77,11 +77,22 @@ struct subbuf_kind {
 	void (*put_done)(void *arg, const struct subbuf *sb, bool in_ring);
 };
 
-/* One stream's reader; zero-initialise, then set kind and arg. */
+/*
+ * Packets and bytes (padded) the read path wrote, summed over every reader
+ * that points at it: the consumer's totals.  Written with uatomic on the
+ * readers' loops, read with uatomic from anywhere.
+ */
+struct subbuf_totals {
+	uint64_t packets;
+	uint64_t bytes;
+};
+
+/* One stream's reader; zero-initialise, then set kind and arg (and totals). */
 struct subbuf_reader {
 	const struct subbuf_kind *kind;
 	void *arg;
 	bool held_written;   /* SUBBUF_KEEP: the sub-buffer held across calls is in the output */
+	struct subbuf_totals *totals;  /* each packet the output took counts here; NULL: nowhere */
 };
 
 /*

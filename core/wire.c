@@ -283,7 +283,12 @@ struct dec {
 	const char *cmd;	/* command name for log lines */
 };
 
-/* A u8 or u32 boolean: 0 or 1, anything else is WIRE_ERR_BAD_FLAG. */
+/*
+ * A u8 or u32 boolean: 0 or 1, anything else is WIRE_ERR_BAD_FLAG.  Strict
+ * on purpose: the session daemon only ever writes 0 or 1, so another value
+ * means the bytes are not the layout we decode (wrong version, shifted
+ * field), and guessing "true" would act on garbage.
+ */
 static int dec_flag(const struct dec *d, size_t off, size_t width, const char *field, bool *out)
 {
 	uint32_t v = width == 1 ? get_u8(d->buf, off) : get_u32(d->buf, off);
@@ -319,7 +324,12 @@ static int dec_opt_u64(const struct dec *d, size_t off, const char *field, struc
 	return ret;
 }
 
-/* A plain u64 relayd id where WIRE_NO_RELAYD means "none". */
+/*
+ * A plain u64 relayd id where WIRE_NO_RELAYD means "none".  Older fields
+ * carry no is_set byte; turning the sentinel into an unset optional here
+ * keeps the sentinel out of the internal structs (wire.h: another protocol
+ * version must be able to decode into the same struct cmd).
+ */
 static void dec_relayd_plain(const struct dec *d, size_t off, struct cmd_opt_u64 *out)
 {
 	uint64_t v = get_u64(d->buf, off);
@@ -330,7 +340,10 @@ static void dec_relayd_plain(const struct dec *d, size_t off, struct cmd_opt_u64
 
 /*
  * A fixed-size char field: must hold a NUL.  Copies the string into out
- * (same size as the field) with the tail zeroed.
+ * (same size as the field) with the tail zeroed: only the bytes before the
+ * NUL are copied into the zeroed struct, so junk after the terminator (the
+ * session daemon does not clear its buffers) never reaches a file name, a
+ * log line or a memcmp of two decoded commands.
  */
 static int dec_string(const struct dec *d, size_t off, size_t len, const char *field, char *out)
 {
@@ -380,7 +393,11 @@ static int check_name(const struct dec *d, const char *field, const char *name)
 	return 0;
 }
 
-/* A power of two, zero excluded. */
+/*
+ * A power of two, zero excluded: the ring buffer's sub-buffer size and
+ * count must be, and a channel that the tracer would refuse later is
+ * better refused at decode, with the field named.
+ */
 static bool is_pow2(uint64_t v)
 {
 	return v != 0 && (v & (v - 1)) == 0;

@@ -11,6 +11,7 @@
 #include <assert.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "consumer_priv.h"
 #include "log.h"
 #include "xop.h"
@@ -21,7 +22,7 @@ void *xop_alloc(struct consumer *c, size_t size, const char *name, xop_fn done)
 	struct xop *x;
 
 	assert(c && name && done && size >= sizeof(*x));
-	x = calloc(1, size);
+	x = sl_calloc(1, size);
 	if (!x) {
 		ERR("%s: out of memory", name);
 		return NULL;

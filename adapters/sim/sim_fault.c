@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "log.h"
 #include "rb.h"
 
@@ -55,9 +56,12 @@ static const char *const op_names[SIM_OP_COUNT] = {
 	[SIM_IO_FSTAT] = "fstat",
 	[SIM_IO_SEND] = "send",
 	[SIM_IO_RECV] = "recv",
+	[SIM_ALLOC] = "any",
 };
 
-static const char *const kind_names[] = { [SIM_KIND_RB] = "rb", [SIM_KIND_IO] = "io" };
+static const char *const kind_names[] = {
+	[SIM_KIND_RB] = "rb", [SIM_KIND_IO] = "io", [SIM_KIND_ALLOC] = "alloc",
+};
 
 /* What a failing ring-buffer op returns, by name (RB_OK is no fault). */
 static const char *const rb_err_names[] = {
@@ -81,14 +85,16 @@ static const struct {
 } io_errs[] = {
 	{ "ENOSPC", ENOSPC }, { "EIO", EIO }, { "EINTR", EINTR }, { "EACCES", EACCES },
 	{ "EAGAIN", EAGAIN }, { "ECONNRESET", ECONNRESET }, { "EPIPE", EPIPE },
-	{ "ETIMEDOUT", ETIMEDOUT }, { "short", SIM_FAULT_SHORT },
+	{ "ETIMEDOUT", ETIMEDOUT }, { "ENOMEM", ENOMEM }, { "short", SIM_FAULT_SHORT },
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 enum sim_op_kind sim_op_kind(enum sim_op op)
 {
-	return op < SIM_IO_OPENAT ? SIM_KIND_RB : SIM_KIND_IO;
+	if (op < SIM_IO_OPENAT)
+		return SIM_KIND_RB;
+	return op < SIM_ALLOC ? SIM_KIND_IO : SIM_KIND_ALLOC;
 }
 
 const char *sim_op_kind_name(enum sim_op_kind kind)
@@ -119,12 +125,17 @@ int sim_op_from_name(enum sim_op_kind kind, const char *name)
 	return -1;
 }
 
-/* Can a fault of `op` return `err`?  Short transfers exist for write, pwrite, send and recv. */
+/*
+ * Can a fault of `op` return `err`?  Short transfers exist for write, pwrite,
+ * send and recv; an allocation can only run out of memory.
+ */
 static bool err_valid(enum sim_op op, int err)
 {
 	if (sim_op_kind(op) == SIM_KIND_RB)
 		return (err > RB_OK && err <= RB_ERROR) ||
 		       (err == SIM_FAULT_NONSENSE && size_getter(op));
+	if (sim_op_kind(op) == SIM_KIND_ALLOC)
+		return err == ENOMEM;
 	return err > 0 || (err == SIM_FAULT_SHORT && (op == SIM_IO_WRITE || op == SIM_IO_PWRITE ||
 					      op == SIM_IO_SEND || op == SIM_IO_RECV));
 }
@@ -231,6 +242,17 @@ int sim_fault_check(struct sim_faults *t, enum sim_op op)
 	DBG("sim_fault: %s call %llu fails (%s)", op_names[op], (unsigned long long)n,
 	    sim_fault_err_name(op, hit->f.err));
 	return hit->f.err;
+}
+
+/* core/alloc.h hook: one SIM_ALLOC call, failed when a fault fires. */
+static bool alloc_fails(void *arg)
+{
+	return sim_fault_check(arg, SIM_ALLOC) != 0;
+}
+
+void sim_fault_alloc_attach(struct sim_faults *t)
+{
+	sl_alloc_set_hook(t ? alloc_fails : NULL, t);
 }
 
 uint64_t sim_fault_fired(const struct sim_faults *t, enum sim_op_kind kind)

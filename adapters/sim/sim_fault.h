@@ -2,7 +2,9 @@
 /*
  * sim_fault.h - the one fault model of the simulation (SQLite test-VFS
  * style), shared by the simulated ring buffer (sim_rb) and the output
- * syscall shim (sim_io).  Runs on the stepper's thread; not thread-safe.
+ * syscall shim (sim_io), and the core's allocations (core/alloc.h, once
+ * sim_fault_alloc_attach() routed them here).  Runs on the stepper's
+ * thread; not thread-safe.
  *
  * A fault says which operation fails, on which call, and how:
  *
@@ -14,8 +16,10 @@
  *       every 2nd write writes only half of what it is asked.
  *
  * The operation is one `enum sim_op`, of one kind: a ring-buffer op
- * (SIM_OP_*, the err is an enum rb_status) or an output syscall (SIM_IO_*,
- * the err is a positive errno, or SIM_FAULT_SHORT for write / pwrite).
+ * (SIM_OP_*, the err is an enum rb_status), an output syscall (SIM_IO_*,
+ * the err is a positive errno, or SIM_FAULT_SHORT for write / pwrite) or
+ * an allocation of the core (SIM_ALLOC, any of malloc / calloc / realloc /
+ * strdup; the err is ENOMEM).
  * Each simulated call site asks sim_fault_check() first, which counts the
  * call, fault or not, so a sweep runs a workload once, reads the counts and
  * then fails call N = 1 .. count.
@@ -26,9 +30,9 @@
  * first armed fires and the other is dropped.  A one-time fault expires
  * once its call has come, fired or not.
  *
- * Another kind of operation (e.g. allocations) is one more range of
- * enum sim_op with its names, one more case in the err check and the call
- * sites asking sim_fault_check().
+ * Another kind of operation is one more range of enum sim_op with its
+ * names, one more case in the err check and the call sites asking
+ * sim_fault_check().
  */
 #ifndef SLUICE_SIM_FAULT_H
 #define SLUICE_SIM_FAULT_H
@@ -37,7 +41,7 @@
 #include <stdint.h>
 
 /* Kinds of faultable operations. */
-enum sim_op_kind { SIM_KIND_RB, SIM_KIND_IO };
+enum sim_op_kind { SIM_KIND_RB, SIM_KIND_IO, SIM_KIND_ALLOC };
 
 /* Every faultable simulated operation: ring-buffer ops (seam order), then syscalls. */
 enum sim_op {
@@ -85,6 +89,8 @@ enum sim_op {
 	SIM_IO_FSTAT,
 	SIM_IO_SEND,         /* relay sockets */
 	SIM_IO_RECV,
+	/* allocations of the core (core/alloc.h); starts SIM_KIND_ALLOC */
+	SIM_ALLOC,
 	SIM_OP_COUNT
 };
 
@@ -142,8 +148,16 @@ int sim_fault_check(struct sim_faults *t, enum sim_op op);
 /* Calls failed or shortened over every op of `kind`. */
 uint64_t sim_fault_fired(const struct sim_faults *t, enum sim_op_kind kind);
 
+/*
+ * Route the core's allocations (core/alloc.h) through `t` as op SIM_ALLOC:
+ * each one is counted and fails (NULL, ENOMEM) when a fault says so.
+ * NULL detaches.  Process-wide: attach around one simulated consumer at a
+ * time and detach before `t` goes away.
+ */
+void sim_fault_alloc_attach(struct sim_faults *t);
+
 enum sim_op_kind sim_op_kind(enum sim_op op);
-/* "rb" / "io", as in scenario files; sim_op_kind_from_name returns -1 if unknown. */
+/* "rb" / "io" / "alloc", as in scenario files; sim_op_kind_from_name returns -1 if unknown. */
 const char *sim_op_kind_name(enum sim_op_kind kind);
 int sim_op_kind_from_name(const char *name);
 /* Name of an op ("get_next_subbuf", "pwrite"); NULL if out of range. */

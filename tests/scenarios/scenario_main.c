@@ -6,11 +6,13 @@
  *       replay every scenario under SEEDS seeds starting at SEED; -d adds the
  *       determinism check (the first seed run twice, digests compared);
  *       -b reads every trace back with babeltrace2.
- *   scenario_run -S rb|io|all [-s SEED] [-B K] FILE.scn
- *       fault sweep: every ring-buffer op / output syscall failing at call
- *       N = 1, 2, ... until no fault fires, transient and persistent;
- *       babeltrace2 reads every K-th sweep output (default 10).
- *   scenario_run -f rb:OP:N[:STATUS][:p] | io:CALL:N:ERR[:p] -s SEED FILE.scn
+ *   scenario_run -S rb|io|alloc|all [-s SEED] [-B K] FILE.scn
+ *       fault sweep: every ring-buffer op / output syscall / allocation of
+ *       the core failing at call N = 1, 2, ... until no fault fires,
+ *       transient and persistent; babeltrace2 reads every K-th sweep
+ *       output (default 10).
+ *   scenario_run -f rb:OP:N[:STATUS][:p] | io:CALL:N:ERR[:p] | alloc:any:N[:ENOMEM][:p]
+ *                -s SEED FILE.scn
  *       one run with one fault (how a sweep failure is replayed).
  *
  * Output: one line per scenario with seeds run, steps, schedules per second
@@ -231,14 +233,19 @@ static void sweep_errs(enum sim_op op, int errs[4], size_t *n)
 			errs[(*n)++] = SIM_FAULT_NONSENSE;
 		return;
 	}
+	if (sim_op_kind(op) == SIM_KIND_ALLOC) {
+		errs[(*n)++] = ENOMEM;
+		return;
+	}
 	for (size_t e = 0; e < sizeof(io_errs) / sizeof(io_errs[0]); e++)
 		if (io_errs[e] != SIM_FAULT_SHORT || op == SIM_IO_WRITE || op == SIM_IO_PWRITE)
 			errs[(*n)++] = io_errs[e];
 }
 
 /* Fault sweep of one scenario over the ops of the kinds asked for.  Returns failures. */
-static int sweep(const struct scn *s, uint64_t seed, bool rb, bool io)
+static int sweep(const struct scn *s, uint64_t seed, bool rb, bool io, bool alloc)
 {
+	const bool kind_on[] = { [SIM_KIND_RB] = rb, [SIM_KIND_IO] = io, [SIM_KIND_ALLOC] = alloc };
 	struct scn_opts o = { .seed = seed, .verbose = verbose, .keep = keep, .sweep = true };
 	struct scn_result clean;
 	struct sweep_stats ss = { 0 };
@@ -252,7 +259,7 @@ static int sweep(const struct scn *s, uint64_t seed, bool rb, bool io)
 		int errs[4];
 		size_t nerrs;
 
-		if (!(sim_op_kind(op) == SIM_KIND_RB ? rb : io))
+		if (!kind_on[sim_op_kind(op)])
 			continue;
 		sweep_errs(op, errs, &nerrs);
 		for (size_t e = 0; e < nerrs; e++) {
@@ -267,15 +274,18 @@ static int sweep(const struct scn *s, uint64_t seed, bool rb, bool io)
 		}
 	}
 	dt = now_s() - t0;
-	printf("%s sweep %-34s %s%s runs=%" PRIu64 " faults_injected=%" PRIu64 " bt2=%" PRIu64
+	printf("%s sweep %-34s %s%s%s runs=%" PRIu64 " faults_injected=%" PRIu64 " bt2=%" PRIu64
 	       " known_failures=%" PRIu64 "/%u %.0f runs/s\n", ss.fails ? "FAIL" : "ok  ", s->name,
-	       rb ? "rb" : "", io ? "+io" : "", ss.runs, ss.fired, ss.bt2, known_hits, nr_known,
+	       rb ? "rb" : "", io ? "+io" : "", alloc ? "+alloc" : "", ss.runs, ss.fired, ss.bt2, known_hits, nr_known,
 	       dt > 0 ? (double)ss.runs / dt : 0.0);
 	fflush(stdout);
 	return (int)ss.fails;
 }
 
-/* -f rb:OP:N[:STATUS][:p] | io:CALL:N:ERR[:p] (a ring-buffer op fails with ERROR by default) */
+/*
+ * -f rb:OP:N[:STATUS][:p] | io:CALL:N:ERR[:p] | alloc:any:N[:ENOMEM][:p] (a ring-buffer op
+ * fails with ERROR by default, an allocation with ENOMEM)
+ */
 static int parse_fault(const char *arg, struct sim_fault *f)
 {
 	char buf[128], *part[5] = { 0 }, *save = NULL;
@@ -293,7 +303,7 @@ static int parse_fault(const char *arg, struct sim_fault *f)
 	if (op < 0)
 		return -1;
 	*f = (struct sim_fault){ .op = op, .nth = strtoull(part[2], NULL, 0), .every = every,
-				 .err = RB_ERROR };
+				 .err = kind == SIM_KIND_ALLOC ? ENOMEM : RB_ERROR };
 	if (np - every > 3)
 		return sim_fault_err_from_name(op, part[3], &f->err) || !f->nth ? -1 : 0;
 	return kind == SIM_KIND_IO || !f->nth ? -1 : 0;
@@ -302,7 +312,7 @@ static int parse_fault(const char *arg, struct sim_fault *f)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: %s [-s SEED] [-n SEEDS] [-d] [-b] [-k] [-v] [-S rb|io|all [-B K]]\n"
+		"usage: %s [-s SEED] [-n SEEDS] [-d] [-b] [-k] [-v] [-S rb|io|alloc|all [-B K]]\n"
 		"          [-f FAULT [-w]] FILE.scn...\n", argv0);
 }
 
@@ -365,7 +375,8 @@ int main(int argc, char **argv)
 			bool all = !strcmp(sweep_kind, "all");
 
 			fails += sweep(s, seed, all || !strcmp(sweep_kind, "rb"),
-				       all || !strcmp(sweep_kind, "io"));
+				       all || !strcmp(sweep_kind, "io"),
+				       all || !strcmp(sweep_kind, "alloc"));
 		} else if (fault.nth) {
 			struct scn_opts o = { .seed = seed, .fault = fault, .sweep = true,
 					      .verbose = verbose, .keep = keep, .bt2 = bt2_all };

@@ -245,9 +245,14 @@ static int setup(struct scn_runctx *x, int possible, int online)
 	env.metadata_fd = cmd_md;
 	env.on_quit = on_quit;
 	env.on_quit_arg = x;
+	/* From here to teardown the core's allocations are faultable (kind alloc). */
+	sim_fault_alloc_attach(&x->w.faults);
 	if (consumer_create(&env, &x->c)) {
 		close(ccmd);
 		close(cmd_md);
+		/* A swept allocation failure of the start-up is a clean end. */
+		if (x->o->sweep && sim_fault_fired(&x->w.faults, SIM_KIND_ALLOC))
+			return 1;
 		return scn_fail(x, "consumer_create failed");
 	}
 	invariants_attach(&x->inv, &x->st, x->c, &x->rb, &x->w.faults, &x->quit_calls);
@@ -1403,6 +1408,7 @@ static void teardown(struct scn_runctx *x)
 		consumer_destroy(x->c);
 	}
 	x->c = NULL;
+	sim_fault_alloc_attach(NULL);
 	if (x->fs_ok)
 		fake_sessiond_fini(&x->fs);
 	if (x->st_ok)
@@ -1421,7 +1427,8 @@ static void teardown(struct scn_runctx *x)
 	for (int i = 0; i < SIM_OP_COUNT; i++)
 		x->r->calls[i] = x->w.faults.op[i].calls;
 	x->r->faults_fired = sim_fault_fired(&x->w.faults, SIM_KIND_RB) +
-			     sim_fault_fired(&x->w.faults, SIM_KIND_IO);
+			     sim_fault_fired(&x->w.faults, SIM_KIND_IO) +
+			     sim_fault_fired(&x->w.faults, SIM_KIND_ALLOC);
 	if (x->rb_ok) {
 		left = sim_rb_fini(&x->rb);
 		if (left && ok)

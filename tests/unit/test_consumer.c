@@ -36,6 +36,7 @@
 #include "io.h"
 #include "io_posix.h"
 #include "log.h"
+#include "metadata_req.h"
 #include "sim_app.h"
 #include "sim_fault.h"
 #include "sim_loop.h"
@@ -1694,6 +1695,97 @@ static void test_metadata_socket_eof(void **state)
 	assert_int_equal(chunk_exists(f, 0), CONSUMER_UNKNOWN_TRACE_CHUNK);
 }
 
+/* Requests finished by the tests below, and how. */
+struct md_reqs {
+	struct metadata_req *m;
+	uint64_t done, failed, resubmit;
+};
+
+static void md_req_cb(struct consumer *c, void *arg, int32_t code)
+{
+	struct md_reqs *q = arg;
+
+	(void)c;
+	q->done++;
+	q->failed += code == CONSUMER_ERROR_METADATA;
+	/* A callback that asks again, as the switch timer's next tick may. */
+	if (q->resubmit) {
+		q->resubmit--;
+		assert_int_equal(metadata_req_submit(q->m, MD_KEY, false, md_req_cb, q), 0);
+	}
+}
+
+/*
+ * Regression: the metadata socket dies with many requests queued.  Each
+ * finished request started the next one from inside the previous one's
+ * end (mreq_finish -> mreq_next -> mreq_die -> mreq_finish ...), one stack
+ * frame chain per request: 200,000 of them overflowed the stack.  Then a
+ * callback that submits again on a dead socket: the same chain.
+ */
+static void test_metadata_socket_death_many_queued(void **state)
+{
+	struct fx *f = *state;
+	struct md_reqs q = { .m = consumer_metadata_req(f->c) };
+	const uint64_t n = 200000;
+	struct cmd c;
+	struct reply_channel r;
+
+	do_startup(f);
+	r = ask(f, MD_KEY, true, false, false, false, 0);
+	assert_int_equal(r.code, 0);
+	c = c_key(CMD_SETUP_METADATA, MD_KEY);
+	assert_int_equal(fake_sessiond_cmd(&f->fs, &c), 0);
+	for (uint64_t i = 0; i < n; i++)
+		assert_int_equal(metadata_req_submit(q.m, MD_KEY, false, md_req_cb, &q), 0);
+	/* The first is on the socket, the others wait behind it. */
+	assert_int_equal(metadata_req_queued(q.m), n);
+	assert_true(fake_sessiond_wait_bytes(&f->fs, f->fs.md_fd, WIRE_METADATA_REQUEST_SIZE));
+	close_md_socket(f);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(q.done, n);
+	assert_int_equal(q.failed, n);
+	assert_int_equal(metadata_req_queued(q.m), 0);
+	assert_false(metadata_req_alive(q.m));
+	/* Dead socket: each callback submits again, each submit fails at once. */
+	q.done = q.failed = 0;
+	q.resubmit = n;
+	assert_int_equal(metadata_req_submit(q.m, MD_KEY, false, md_req_cb, &q), 0);
+	assert_int_equal(q.done, n + 1);
+	assert_int_equal(q.failed, n + 1);
+	assert_int_equal(metadata_req_queued(q.m), 0);
+}
+
+/* sim_step_until predicate: 100 ms of virtual time went by since T0. */
+static bool hundred_ms_later(void *arg)
+{
+	struct fx *f = arg;
+
+	return sim_world_now(&f->w) >= T0 + 100000000ull;
+}
+
+/*
+ * Regression: a session daemon that does not answer the metadata switch
+ * timer's requests (1 ms period here).  Each tick queued one more request:
+ * after 100 ms, about 100 were queued and the queue had no bound.  At most
+ * one per channel is queued now; the others' ticks are skipped.
+ */
+static void test_switch_timer_one_request_queued(void **state)
+{
+	struct fx *f = *state;
+
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+	ask_md_switch_timer(f);
+	/* The first request is sent and never answered. */
+	assert_true(fake_sessiond_wait_bytes(&f->fs, f->fs.md_fd, WIRE_METADATA_REQUEST_SIZE));
+	assert_int_equal(sim_step_until(&f->st, hundred_ms_later, f, 1000000), SIM_STEP_PRED_TRUE);
+	assert_int_equal(metadata_req_queued(consumer_metadata_req(f->c)), 1);
+	/* Quit: the pending request is cancelled, its callback frees it. */
+	fake_sessiond_close_cmd(&f->fs);
+	assert_int_equal(sim_step_until(&f->st, quit_called, f, 100000), SIM_STEP_PRED_TRUE);
+	assert_int_equal(metadata_req_queued(consumer_metadata_req(f->c)), 0);
+}
+
 /* Ring-buffer and file-system failures give each command's error code. */
 static void test_faults(void **state)
 {
@@ -2164,10 +2256,61 @@ static void test_quit_after_metadata_destroy_and_key_reuse(void **state)
 	expect_quit(f);
 }
 
+/*
+ * The allocation seam (core/alloc.h): consumer_create with its 1st, 2nd,
+ * ... allocation failing returns -ENOMEM with nothing held (descriptors are
+ * counted here, memory by the valgrind gate), until one run needs no more
+ * than were failed and succeeds.
+ */
+static void test_create_alloc_failures(void **state)
+{
+	struct fx *f = *state;
+	struct consumer_env env = {
+		.rb = &f->rb, .io = sim_io_io(&f->sio), .cmd_loop = sim_loop_base(f->cmd),
+		.metadata_loop = sim_loop_base(f->md), .data_loop = sim_loop_base(f->data),
+		.on_quit = on_quit, .on_quit_arg = f,
+	};
+	struct consumer *c = NULL;
+	int fds_before = test_open_fd_count();
+	uint64_t n;
+	int cmd_sv[2], md_sv[2], ret = -ENOMEM;
+
+	sim_fault_alloc_attach(&f->w.faults);
+	for (n = 1; n < 100 && ret; n++) {
+		uint64_t fired = f->w.faults.op[SIM_ALLOC].fired;
+
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cmd_sv), 0);
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, md_sv), 0);
+		env.cmd_fd = cmd_sv[0];
+		env.metadata_fd = md_sv[0];
+		assert_int_equal(sim_fault_arm(&f->w.faults, &(struct sim_fault){
+			.op = SIM_ALLOC, .nth = n, .err = ENOMEM }), 0);
+		ret = consumer_create(&env, &c);
+		sim_fault_disarm_all(&f->w.faults);
+		if (ret) {
+			assert_int_equal(ret, -ENOMEM);
+			assert_int_equal(f->w.faults.op[SIM_ALLOC].fired, fired + 1);
+			close(cmd_sv[0]);
+			close(md_sv[0]);
+		} else {
+			/* No allocation left to fail: the fault expired unfired. */
+			assert_int_equal(f->w.faults.op[SIM_ALLOC].fired, fired);
+			consumer_destroy(c);
+		}
+		close(cmd_sv[1]);
+		close(md_sv[1]);
+	}
+	sim_fault_alloc_attach(NULL);
+	assert_int_equal(ret, 0);
+	assert_true(n > 3);  /* consumer, chunk registry, relay registry at least */
+	assert_int_equal(test_open_fd_count(), fds_before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_startup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_alloc_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eof_quit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_keys, setup, teardown),
@@ -2186,6 +2329,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rotate_to_nothing_then_new_chunk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decode_error_shapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metadata_switch_timer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metadata_socket_death_many_queued, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_switch_timer_one_request_queued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eof_with_pending_metadata_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metadata_socket_eof, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_faults, setup, teardown),

@@ -145,7 +145,7 @@ static void test_every_call_faultable(void **state)
 	struct stat st;
 
 	assert_true(fd >= 0);
-	for (int c = SIM_IO_OPENAT; c < SIM_OP_COUNT; c++)
+	for (int c = SIM_IO_OPENAT; c < SIM_ALLOC; c++)
 		assert_int_equal(sim_fault_arm(&fx->faults, &(struct sim_fault){
 			.op = c, .nth = 1, .err = EIO }), 0);
 	assert_int_equal(create(fx, "d"), -EIO);
@@ -161,11 +161,11 @@ static void test_every_call_faultable(void **state)
 	assert_int_equal(size_of(fx, "c"), 0);
 	assert_int_equal(io_close(fx->io, fd), -EIO);
 	assert_int_equal(sink_mem_fs_open_fds(fx->fs), 0);
-	for (int c = SIM_IO_OPENAT; c < SIM_OP_COUNT; c++) {
+	for (int c = SIM_IO_OPENAT; c < SIM_ALLOC; c++) {
 		assert_int_equal(fx->faults.op[c].fired, 1);
 		assert_int_equal(fx->faults.op[c].calls, c == SIM_IO_OPENAT ? 2 : 1);
 	}
-	assert_int_equal(sim_fault_fired(&fx->faults, SIM_KIND_IO), SIM_OP_COUNT - SIM_IO_OPENAT);
+	assert_int_equal(sim_fault_fired(&fx->faults, SIM_KIND_IO), SIM_ALLOC - SIM_IO_OPENAT);
 	assert_int_equal(sim_fault_fired(&fx->faults, SIM_KIND_RB), 0);
 	/* Pass-through once disarmed (faults were transient). */
 	assert_int_equal(io_unlinkat(fx->io, AT_FDCWD, "c", 0), 0);
@@ -215,7 +215,7 @@ static void test_posix_pass_through(void **state)
 		assert_int_equal(io_send(&io_posix, sv[0], "x", 1), -EPIPE);
 		assert_int_equal(close(sv[0]), 0);
 	}
-	for (int c = SIM_IO_OPENAT; c < SIM_OP_COUNT; c++)
+	for (int c = SIM_IO_OPENAT; c < SIM_ALLOC; c++)
 		assert_int_equal(faults.op[c].calls, 1);
 	assert_int_equal(sim_fault_fired(&faults, SIM_KIND_IO), 0);
 

@@ -184,7 +184,15 @@ static void test_fault_names(void **state)
 	assert_null(sim_op_name(-1));
 	assert_int_equal(sim_op_from_name(SIM_KIND_RB, "no_such_op"), -1);
 	assert_int_equal(sim_op_kind_from_name(sim_op_kind_name(SIM_KIND_IO)), SIM_KIND_IO);
-	assert_int_equal(sim_op_kind_from_name("alloc"), -1);
+	assert_int_equal(sim_op_kind_from_name("no_such_kind"), -1);
+	/* Allocations of the core: one op, failing with ENOMEM only. */
+	assert_int_equal(sim_op_kind_from_name("alloc"), SIM_KIND_ALLOC);
+	assert_int_equal(sim_op_kind(SIM_ALLOC), SIM_KIND_ALLOC);
+	assert_int_equal(sim_op_from_name(SIM_KIND_ALLOC, "any"), SIM_ALLOC);
+	assert_int_equal(sim_fault_err_from_name(SIM_ALLOC, "ENOMEM", &err), 0);
+	assert_int_equal(err, ENOMEM);
+	assert_int_equal(sim_fault_err_from_name(SIM_ALLOC, "EIO", &err), -1);
+	assert_string_equal(sim_fault_err_name(SIM_ALLOC, EIO), "?");
 	for (int e = RB_NO_DATA; e <= RB_ERROR; e++) {
 		assert_int_equal(sim_fault_err_from_name(SIM_OP_FLUSH,
 							 sim_fault_err_name(SIM_OP_FLUSH, e), &err), 0);
