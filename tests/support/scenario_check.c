@@ -82,7 +82,7 @@ int scn_check_end(struct scn_runctx *x)
 						st.bytes_overwritten);
 		}
 	}
-	x->exp_valid = x->check_bytes && !rb_faults && !io_faults;
+	x->exp_valid = x->check_bytes && !rb_faults && !io_faults && !scn_relay_faulted(x);
 	x->exp_bytes = bytes;
 	x->exp_events = events;
 	return 0;
@@ -98,6 +98,37 @@ struct walk {
 	uint64_t md_bytes;
 	char bad[256];               /* first corrupt file */
 };
+
+/* See scenario_priv.h. */
+int scn_ctf_events(const uint8_t *buf, size_t len, uint64_t *events, uint64_t *packets)
+{
+	unsigned int nr;
+	const struct sim_ctf_event_class *cls = sim_app_classes(&nr);
+	size_t off = 0;
+
+	while (off < len) {
+		struct sim_ctf_stream_info info;
+		struct sim_ctf_packet_ctx ctx;
+		size_t psize, csize, o = SIM_CTF_PACKET_HEADER_SIZE;
+		uint32_t id;
+		uint64_t ts, fields[SIM_CTF_MAX_FIELDS];
+		int ret;
+
+		if (sim_ctf_read_packet_header(buf + off, len - off, &info, &ctx))
+			return -1;
+		psize = (size_t)(ctx.packet_size / 8);
+		csize = (size_t)(ctx.content_size / 8);
+		if (!psize || psize > len - off || csize > psize || csize < o)
+			return -1;
+		while ((ret = sim_ctf_read_event(buf + off, csize, &o, cls, nr, &id, &ts, fields)) == 0)
+			(*events)++;
+		if (ret != -ENOENT)
+			return -1;
+		(*packets)++;
+		off += psize;
+	}
+	return 0;
+}
 
 /* Count the events of one data file (CTF packets of the sim tracer). */
 static void parse_data(struct walk *w, const char *rel, const uint8_t *buf, size_t len)
