@@ -144,8 +144,8 @@ int scn_kv_u64(struct scn_runctx *x, const struct scn_step *s, const char *key, 
 /* A command followed by an fd, its final status collected (expected SUCCESS).  0 / -1. */
 int scn_cmd_fd(struct scn_runctx *x, const struct scn_step *s, const struct cmd *c, int fd,
 	       const char *verb);
-/* TSDL of every data channel got so far (malloc'd, NULL on failure). */
-char *scn_tsdl(struct scn_runctx *x);
+/* TSDL of every data channel got so far, or of data channel `for_key` (malloc'd, or NULL). */
+char *scn_tsdl(struct scn_runctx *x, const char *for_key);
 
 /* The relay peer (scenario_relay.c): set-up, the `relay` verb, `expect relay`, end checks. */
 int scn_relay_setup(struct scn_runctx *x, const struct io *inner, const struct io **out);

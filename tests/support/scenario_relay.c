@@ -50,8 +50,8 @@ bool scn_relay_faulted(struct scn_runctx *x)
 }
 
 /* ADD_RELAYD_SOCKET of one socket of pair `id`; the fd is ours to close. */
-static int add_socket(struct scn_runctx *x, const struct scn_step *s, uint64_t id, bool data,
-		      int fd)
+static int add_socket(struct scn_runctx *x, const struct scn_step *s, uint64_t id,
+		      uint64_t session, bool data, int fd)
 {
 	struct cmd c = { .type = CMD_ADD_RELAYD_SOCKET };
 	int ret;
@@ -61,7 +61,7 @@ static int add_socket(struct scn_runctx *x, const struct scn_step *s, uint64_t i
 	c.u.relayd_sock.proto = CMD_SOCK_TCP;
 	c.u.relayd_sock.major = 2;
 	c.u.relayd_sock.minor = x->relay_minor;
-	c.u.relayd_sock.session_id = SCN_SESSION;
+	c.u.relayd_sock.session_id = session;
 	c.u.relayd_sock.relayd_session_id = data ? 0 : SCN_RELAY_SESSION;
 	ret = scn_cmd_fd(x, s, &c, fd, "ADD_RELAYD_SOCKET");
 	close(fd);
@@ -71,10 +71,10 @@ static int add_socket(struct scn_runctx *x, const struct scn_step *s, uint64_t i
 /* relay connect ID: a new connection of the peer, both sockets to the consumer. */
 static int relay_connect(struct scn_runctx *x, const struct scn_step *s)
 {
-	uint64_t id;
+	uint64_t id, session;
 	int cfd = -1, dfd = -1, ret;
 
-	if (scn_pos_u64(x, s, 2, &id))
+	if (scn_pos_u64(x, s, 2, &id) || scn_kv_u64(x, s, "session", SCN_SESSION, &session))
 		return -1;
 	if (!x->relay_started)
 		return scn_fail(x, "relay connect before relay start");
@@ -85,11 +85,11 @@ static int relay_connect(struct scn_runctx *x, const struct scn_step *s)
 	ret = sim_relayd_connect(x->relay, SCN_RELAY_SESSION, x->relay_minor, &cfd, &dfd);
 	if (ret)
 		return scn_fail(x, "sim_relayd_connect: %s", strerror(-ret));
-	if (add_socket(x, s, id, false, cfd)) {
+	if (add_socket(x, s, id, session, false, cfd)) {
 		close(dfd);
 		return -1;
 	}
-	return add_socket(x, s, id, true, dfd);
+	return add_socket(x, s, id, session, true, dfd);
 }
 
 /* relay fault MSG action=A [nth=N] [persistent] */
@@ -179,9 +179,9 @@ static int relay_events(struct scn_runctx *x, const char *only, uint64_t *events
  * the TSDL, and every SEND_METADATA ended where a push or a served request
  * ended (never inside a metadata unit); `complete`: the whole TSDL arrived.
  */
-static int relay_metadata(struct scn_runctx *x, bool complete)
+static int relay_metadata(struct scn_runctx *x, bool complete, const char *for_key)
 {
-	char *tsdl = scn_tsdl(x);
+	char *tsdl = scn_tsdl(x, for_key);
 	size_t full, n = sim_relayd_stream_count(x->relay);
 	int ret = 0;
 
@@ -251,7 +251,7 @@ int scn_relay_expect(struct scn_runctx *x, const struct scn_step *s)
 	if (md && strcmp(md, "coherent") && strcmp(md, "complete"))
 		return scn_fail(x, "expect relay metadata=coherent|complete");
 	if (md && !x->o->sweep)
-		return relay_metadata(x, !strcmp(md, "complete"));
+		return relay_metadata(x, !strcmp(md, "complete"), scn_kv(s, "for"));
 	return 0;
 }
 

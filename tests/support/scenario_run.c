@@ -473,11 +473,15 @@ static char *tsdl_for(struct scn_runctx *x, const struct scn_step *s)
 }
 
 /* See scenario_priv.h. */
-char *scn_tsdl(struct scn_runctx *x)
+char *scn_tsdl(struct scn_runctx *x, const char *for_key)
 {
-	char word[] = "tsdl";
-	struct scn_step all = { .argc = 1, .argv = { word } };
+	char word[] = "tsdl", opt[64];
+	struct scn_step all = { .argc = 1, .argv = { word, opt } };
 
+	if (for_key) {
+		snprintf(opt, sizeof(opt), "for=%s", for_key);
+		all.argc = 2;
+	}
 	return tsdl_for(x, &all);
 }
 
@@ -534,7 +538,8 @@ static int st_chunk(struct scn_runctx *x, const struct scn_step *s)
 		c.u.create_chunk.relayd_id.set = true;
 		if (kv_u64(x, s, "relayd", 0, &c.u.create_chunk.relayd_id.value))
 			return -1;
-		c.u.create_chunk.session_id = SCN_SESSION;
+		if (kv_u64(x, s, "session", SCN_SESSION, &c.u.create_chunk.session_id))
+			return -1;
 		c.u.create_chunk.chunk_id = id;
 		c.u.create_chunk.creation_ts_s = 1700000000;
 		if (kv(s, "name"))
@@ -572,7 +577,8 @@ static int st_close_chunk(struct scn_runctx *x, const struct scn_step *s)
 
 	if (pos_u64(x, s, 1, &id))
 		return -1;
-	c.u.close_chunk.session_id = SCN_SESSION;
+	if (kv_u64(x, s, "session", SCN_SESSION, &c.u.close_chunk.session_id))
+		return -1;
 	c.u.close_chunk.chunk_id = id;
 	if (kv(s, "relayd")) {
 		c.u.close_chunk.relayd_id.set = true;
@@ -597,7 +603,8 @@ static int st_chunk_exists(struct scn_runctx *x, const struct scn_step *s)
 
 	if (pos_u64(x, s, 1, &id))
 		return -1;
-	c.u.chunk_exists.session_id = SCN_SESSION;
+	if (kv_u64(x, s, "session", SCN_SESSION, &c.u.chunk_exists.session_id))
+		return -1;
 	c.u.chunk_exists.chunk_id = id;
 	if (kv(s, "relayd")) {
 		c.u.chunk_exists.relayd_id.set = true;
@@ -809,8 +816,8 @@ static int st_drain(struct scn_runctx *x, const struct scn_step *s)
 {
 	struct cmd c = { .type = CMD_DATA_PENDING };
 
-	(void)s;
-	c.u.data_pending.session_id = SCN_SESSION;
+	if (kv_u64(x, s, "session", SCN_SESSION, &c.u.data_pending.session_id))
+		return -1;
 	for (int i = 0; i < 50; i++) {
 		int32_t v;
 
@@ -1321,9 +1328,10 @@ static const struct scn_verb verbs[] = {
 	{ "cpu", 2, 2, st_cpu, LOCAL | OWED, 0, "cpu N online|offline" },
 	{ "advance", 1, 1, st_advance, LOCAL | OWED, 0, "advance DURATION" },
 	{ "startup", 0, 1, st_startup, 0, 0, "startup" },
-	{ "chunk", 1, 4, st_chunk, 0, 0, "chunk ID [dir=NAME] | chunk ID relayd=R [name=S]" },
-	{ "close_chunk", 1, 4, st_close_chunk, 0, 0, "close_chunk ID [delete] [relayd=R]" },
-	{ "chunk_exists", 1, 3, st_chunk_exists, 0, 0, "chunk_exists ID [relayd=R]" },
+	{ "chunk", 1, 5, st_chunk, 0, 0, "chunk ID [dir=NAME] | chunk ID relayd=R [name=S] "
+	  "[session=N]" },
+	{ "close_chunk", 1, 5, st_close_chunk, 0, 0, "close_chunk ID [delete] [relayd=R] [session=N]" },
+	{ "chunk_exists", 1, 4, st_chunk_exists, 0, 0, "chunk_exists ID [relayd=R] [session=N]" },
 	{ "ask", 2, 16, st_ask, 0, 0, "ask KEY data|metadata [chunk=ID] [overwrite] [nomonitor] "
 	  "[subbuf=N] [nsub=N] [switch_us=N] [monitor_us=N] [relayd=ID] [name=S] [streams=N] "
 	  "[session=N] [session_per_pid=N] [chan_id=N]" },
@@ -1343,12 +1351,12 @@ static const struct scn_verb verbs[] = {
 	{ "serve_metadata", 0, 5, st_serve_metadata, LOCAL | OWED, 0,
 	  "serve_metadata [offset=N] [len=N] [empty] [noregistry] [for=DATAKEY]" },
 	{ "data_pending", 0, 2, st_data_pending, 0, 0, "data_pending [expect=N] [session=N]" },
-	{ "drain", 0, 0, st_drain, 0, 0, "drain" },
+	{ "drain", 0, 1, st_drain, 0, 0, "drain [session=N]" },
 	{ "discarded", 1, 2, st_stats_cmd, 0, CMD_DISCARDED_EVENTS, "discarded KEY" },
 	{ "lost", 1, 2, st_stats_cmd, 0, CMD_LOST_PACKETS, "lost KEY" },
 	{ "add_relayd", 1, 3, st_add_relayd, 0, 0, "add_relayd ID [data]" },
 	{ "destroy_relayd", 1, 2, st_destroy_relayd, 0, 0, "destroy_relayd ID" },
-	{ "relay", 1, 6, scn_relay_verb, LOCAL | OWED, 0, "relay start [minor=N] | relay connect ID "
+	{ "relay", 1, 6, scn_relay_verb, LOCAL | OWED, 0, "relay start [minor=N] | relay connect ID [session=N] "
 	  "| relay fault MSG action=fail|close|stall|short|garbage [nth=N] [persistent] | "
 	  "relay kill | relay pending on|off" },
 	{ "garbage", 1, 3, st_garbage, 0, 0, "garbage TYPE [ones]" },
@@ -1367,8 +1375,8 @@ static const struct scn_verb verbs[] = {
 	  "[every=K] | fault io CALL [nth=N] err=E [persistent] [every=K]" },
 	{ "expect", 1, 8, st_expect, LOCAL | OWED, 0, "expect stats [channels=N] [streams=N] | "
 	  "quit | noquit | elapsed max=DURATION | gets | pending NAME | events N | relay "
-	  "[errors=N] [streams=N] [packets=N] [events=N] [unannounced=N] [live=N] [metadata=coherent]"
-	  " [stream=NAME]" },
+	  "[errors=N] [streams=N] [packets=N] [events=N] [unannounced=N] [live=N] "
+	  "[metadata=coherent|complete [for=DATAKEY]] [stream=NAME]" },
 	{ "nocheck", 1, 2, st_nocheck, LOCAL, 0, "nocheck bytes|flush" },
 };
 
