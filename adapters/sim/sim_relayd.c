@@ -78,6 +78,19 @@ void srd_error(struct sim_relayd *r, const char *fmt, ...)
 	r->nr_errors++;
 }
 
+void srd_refuse(struct sim_relayd *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!r->first_refusal) {
+		va_start(ap, fmt);
+		if (vasprintf(&r->first_refusal, fmt, ap) < 0)
+			r->first_refusal = NULL;
+		va_end(ap);
+	}
+	r->nr_refused++;
+}
+
 void srd_reply(struct srd_conn *c, const void *p, size_t n)
 {
 	/* Out of memory: the reply is lost and the consumer sees a stalled relay. */
@@ -397,6 +410,7 @@ void sim_relayd_destroy(struct sim_relayd *r)
 	free(r->chunks);
 	for (unsigned int i = 0; i < r->nr_errors && i < SRD_MAX_ERRORS; i++)
 		free(r->errors[i]);
+	free(r->first_refusal);
 	free(r->root);
 	free(r);
 }
@@ -529,6 +543,16 @@ const char *sim_relayd_error(const struct sim_relayd *r, unsigned int i)
 	if (i >= SRD_MAX_ERRORS || !r->errors[i])
 		return "(not kept)";
 	return r->errors[i];
+}
+
+unsigned int sim_relayd_refused_count(const struct sim_relayd *r)
+{
+	return r->nr_refused;
+}
+
+const char *sim_relayd_first_refusal(const struct sim_relayd *r)
+{
+	return r->first_refusal;
 }
 
 size_t sim_relayd_stream_count(const struct sim_relayd *r)

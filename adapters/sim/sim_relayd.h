@@ -131,6 +131,16 @@ unsigned int sim_relayd_error_count(const struct sim_relayd *r);
 /* The i-th error message, NULL past the end. */
 const char *sim_relayd_error(const struct sim_relayd *r, unsigned int i);
 
+/*
+ * Refusals: well-formed requests the relay's state made it refuse, as
+ * relayd does (a second ROTATE_STREAMS while a stream's previous rotation
+ * still waits for its packets; a packet of a stream rotated to no chunk).
+ * A session daemon that waits for rotations as the real one does never
+ * provokes them; a scripted one under faults may.  Not protocol errors.
+ */
+unsigned int sim_relayd_refused_count(const struct sim_relayd *r);
+const char *sim_relayd_first_refusal(const struct sim_relayd *r);
+
 size_t sim_relayd_stream_count(const struct sim_relayd *r);
 /* Stream i in ADD_STREAM order: 0 or -ENOENT. */
 int sim_relayd_stream(const struct sim_relayd *r, size_t i, struct sim_relayd_stream_info *out);

@@ -84,6 +84,22 @@ static int fs_create(struct sim_relayd *r, const char *path)
 	return fd;
 }
 
+static void chunk_delete(struct sim_relayd *r, struct srd_chunk *ch);
+
+/* The stream leaves its chunk: a chunk closed with DELETE goes with its last stream. */
+static void chunk_leave(struct sim_relayd *r, struct srd_stream *s)
+{
+	struct srd_chunk *ch = s->chunk;
+
+	s->chunk = NULL;
+	if (!ch || --ch->users)
+		return;
+	if (ch->delete_pending) {
+		ch->delete_pending = false;
+		chunk_delete(r, ch);
+	}
+}
+
 static void stream_close_files(struct sim_relayd *r, struct srd_stream *s)
 {
 	if (s->data_fd >= 0)
@@ -101,10 +117,12 @@ static void stream_open_files(struct sim_relayd *r, struct srd_stream *s, struct
 	uint8_t hdr[CTF_INDEX_HEADER_SIZE];
 
 	stream_close_files(r, s);
+	chunk_leave(r, s);
 	s->chunk = c;
 	s->info.has_chunk = c != NULL;
 	if (!c)
 		return;
+	c->users++;
 	s->info.chunk_id = c->id;
 	snprintf(dir, sizeof(dir), "%s/%s", c->dir, s->info.path);
 	if (sink_mem_fs_mkdir(r->fs, dir))
@@ -173,6 +191,15 @@ static struct srd_stream *stream_find(struct sim_relayd *r, struct srd_conn *c, 
 	return NULL;
 }
 
+/* The stream of `handle`, silently NULL when unknown. */
+static struct srd_stream *stream_lookup(struct sim_relayd *r, uint64_t handle)
+{
+	for (size_t i = 0; i < r->nr_streams; i++)
+		if (r->streams[i]->info.handle == handle)
+			return r->streams[i];
+	return NULL;
+}
+
 /* ---- data path ---- */
 
 static void rotate_now(struct sim_relayd *r, struct srd_stream *s)
@@ -213,7 +240,8 @@ void srd_handle_data(struct sim_relayd *r, struct srd_conn *c, uint64_t handle, 
 }
 
 /* SEND_INDEX of the pending packet: the packet and its entry go to the stream's chunk. */
-static void write_indexed_packet(struct sim_relayd *r, struct srd_stream *s, const uint8_t *p)
+static void write_indexed_packet(struct sim_relayd *r, struct srd_conn *c, struct srd_stream *s,
+				 const uint8_t *p)
 {
 	struct ctf_index_entry e = {
 		.packet_size = srd_get_u64(p + 16),
@@ -242,13 +270,13 @@ static void write_indexed_packet(struct sim_relayd *r, struct srd_stream *s, con
 	if (s->rotating && e.packet_seq_num >= s->rot_at)
 		rotate_now(r, s);
 	if (!s->chunk) {
-		srd_error(r, "SEND_INDEX: stream %" PRIu64 " packet %" PRIu64 " after its rotation "
-			  "to no chunk", s->info.handle, seq);
+		srd_refuse(r, "SEND_INDEX: stream %" PRIu64 " packet %" PRIu64 " after its rotation "
+			   "to no chunk", s->info.handle, seq);
+		/* relayd cannot write it anywhere and drops the connection. */
+		srd_conn_close(c);
 		return;
 	}
-	if (s->chunk->closed)
-		srd_error(r, "data packet: stream %" PRIu64 " writes into closed chunk %" PRIu64,
-			  s->info.handle, s->chunk->id);
+	/* A closed chunk still takes the packets of the streams in it (relayd: chunk references). */
 	e.offset = s->file_off;
 	if (s->data_fd >= 0) {
 		fs_write(r, s->data_fd, s->file_off, s->pkt.p, s->pkt.len);
@@ -427,6 +455,7 @@ static void cmd_close_stream(struct sim_relayd *r, struct srd_conn *c, const uin
 			  s->info.handle, s->pending_seq);
 	s->info.closed = true;
 	stream_close_files(r, s);
+	chunk_leave(r, s);
 	srd_reply_u32(c, SRD_OK);
 }
 
@@ -497,8 +526,9 @@ static void cmd_send_index(struct sim_relayd *r, struct srd_conn *c, const uint8
 	}
 	/* A live beacon (no packet, spec §3.5) writes nothing. */
 	if (srd_get_u64(p + 16) != 0)
-		write_indexed_packet(r, s, p);
-	srd_reply_u32(c, SRD_OK);
+		write_indexed_packet(r, c, s, p);
+	if (!c->closed)
+		srd_reply_u32(c, SRD_OK);
 }
 
 static void cmd_streams_sent(struct sim_relayd *r, struct srd_conn *c, size_t len)
@@ -557,14 +587,22 @@ static void cmd_rotate_streams(struct sim_relayd *r, struct srd_conn *c, const u
 		}
 	}
 	for (uint32_t i = 0; i < n; i++) {
+		struct srd_stream *s = stream_lookup(r, srd_get_u64(p + 20 + 16 * i));
+
+		if (s && !s->info.closed && s->rotating) {
+			/* relayd: "already being rotated (protocol error)", the whole command fails. */
+			srd_refuse(r, "ROTATE_STREAMS: stream %" PRIu64 " is still rotating",
+				   s->info.handle);
+			srd_reply_u32(c, SRD_ERR);
+			return;
+		}
+	}
+	for (uint32_t i = 0; i < n; i++) {
 		struct srd_stream *s = stream_find(r, c, srd_get_u64(p + 20 + 16 * i),
 						   "ROTATE_STREAMS");
 
 		if (!s)
 			continue;
-		if (s->rotating)
-			srd_error(r, "ROTATE_STREAMS: stream %" PRIu64 " is still rotating",
-				  s->info.handle);
 		s->rotating = true;
 		s->rot_chunk = ch;
 		s->rot_at = srd_get_u64(p + 20 + 16 * i + 8);
@@ -624,7 +662,7 @@ static void cmd_create_chunk(struct sim_relayd *r, struct srd_conn *c, const uin
 	srd_reply_u32(c, SRD_OK);
 }
 
-/* CLOSE with DELETE: the chunk's files go (those still open live on until closed). */
+/* CLOSE with DELETE, once no stream writes in it: the chunk's files go. */
 static void chunk_delete(struct sim_relayd *r, struct srd_chunk *ch)
 {
 	size_t dl = strlen(ch->dir), i = 0;
@@ -654,8 +692,12 @@ static void cmd_close_chunk(struct sim_relayd *r, struct srd_conn *c, const uint
 		return;
 	}
 	ch->closed = true;
-	if (p[16] && srd_get_u32(p + 17) == SRD_CLOSE_DELETE)
-		chunk_delete(r, ch);
+	if (p[16] && srd_get_u32(p + 17) == SRD_CLOSE_DELETE) {
+		if (ch->users)
+			ch->delete_pending = true;
+		else
+			chunk_delete(r, ch);
+	}
 	pl = strlen(ch->dir) + 1;
 	srd_put_u32(rep, SRD_OK);
 	srd_put_u32(rep + 4, (uint32_t)pl);

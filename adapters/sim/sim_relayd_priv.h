@@ -69,7 +69,9 @@ struct srd_conn {
 struct srd_chunk {
 	uint64_t session_id, id;
 	char *dir;                   /* relative to the fs root */
-	bool closed;
+	bool closed;                 /* CLOSE_TRACE_CHUNK received (streams may still write) */
+	bool delete_pending;         /* closed with DELETE: files go with the last stream */
+	unsigned int users;          /* streams whose files are in it */
 };
 
 struct srd_stream {
@@ -121,6 +123,8 @@ struct sim_relayd {
 	bool force_pending;
 	char *errors[SRD_MAX_ERRORS];
 	unsigned int nr_errors;
+	unsigned int nr_refused;     /* valid requests refused for the relay's state */
+	char *first_refusal;
 };
 
 /* ---- sim_relayd.c ---- */
@@ -128,6 +132,12 @@ int srd_buf_append(struct srd_buf *b, const void *p, size_t n);
 void srd_buf_free(struct srd_buf *b);
 /* Record a protocol error (printf format). */
 void srd_error(struct sim_relayd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Record a refusal: a well-formed request the relay's state makes it
+ * refuse (relayd answers an error too), which a session daemon that waits
+ * as the real one does never provokes.  Not a protocol error.
+ */
+void srd_refuse(struct sim_relayd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Queue reply bytes on the control socket. */
 void srd_reply(struct srd_conn *c, const void *p, size_t n);
 void srd_reply_u32(struct srd_conn *c, uint32_t v);

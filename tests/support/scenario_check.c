@@ -43,7 +43,10 @@ int scn_check_end(struct scn_runctx *x)
 	struct consumer_stats cs;
 	bool rb_faults = sim_fault_fired(&x->w.faults, SIM_KIND_RB) != 0;
 	bool io_faults = sim_fault_fired(&x->w.faults, SIM_KIND_IO) != 0;
-	uint64_t bytes = 0, events = 0;
+	/* Faults on the relay sockets only: local output must not notice them. */
+	uint64_t relay_io = x->w.faults.op[SIM_IO_SEND].fired + x->w.faults.op[SIM_IO_RECV].fired;
+	bool io_local = sim_fault_fired(&x->w.faults, SIM_KIND_IO) > relay_io;
+	uint64_t bytes = 0, events = 0, lbytes = 0, levents = 0;
 
 	consumer_get_stats(x->c, &cs);
 	if (cs.channels || cs.streams)
@@ -66,6 +69,10 @@ int scn_check_end(struct scn_runctx *x)
 				continue;
 			bytes += st.bytes_consumed;
 			events += st.events_written - st.events_lost;
+			if (!c->relay) {
+				lbytes += st.bytes_consumed;
+				levents += st.events_written - st.events_lost;
+			}
 			/* a disk that keeps failing cannot be drained into */
 			if (rb_faults || (io_faults && x->o->fault.every) || c->tainted ||
 			    !x->check_flush || !st.hung_up)
@@ -85,6 +92,9 @@ int scn_check_end(struct scn_runctx *x)
 	x->exp_valid = x->check_bytes && !rb_faults && !io_faults && !scn_relay_faulted(x);
 	x->exp_bytes = bytes;
 	x->exp_events = events;
+	x->exp_local_valid = x->check_bytes && !rb_faults && !io_local;
+	x->exp_local_bytes = lbytes;
+	x->exp_local_events = levents;
 	return 0;
 }
 
@@ -96,6 +106,8 @@ struct walk {
 	uint64_t data_bytes;
 	uint64_t events;
 	uint64_t md_bytes;
+	uint64_t local_bytes;        /* the same outside the relay's copied output (relay-*) */
+	uint64_t local_events;
 	char bad[256];               /* first corrupt file */
 };
 
@@ -205,8 +217,14 @@ static int walk_dir(struct walk *w, const char *path, const char *rel)
 					if (!strncmp(base, "metadata", 8))
 						w->md_bytes += (uint64_t)got;
 					else if (!strstr(r, "/index/")) {
+						uint64_t before = w->events;
+
 						w->data_bytes += (uint64_t)got;
 						parse_data(w, r, buf, (size_t)got);
+						if (strncmp(r, "relay-", 6)) {
+							w->local_bytes += (uint64_t)got;
+							w->local_events += w->events - before;
+						}
 					}
 				} else {
 					ret = -EIO;
@@ -235,6 +253,13 @@ int scn_digest_output(struct scn_runctx *x, uint64_t *data_bytes, uint64_t *even
 	scn_digest(x, "out.events", w.events);
 	if (w.bad[0])
 		return scn_fail(x, "end: corrupt trace file %s", w.bad);
+	/* Also in sweeps: a fault that only hit the relay leaves local output whole. */
+	if (x->exp_local_valid && (w.local_bytes != x->exp_local_bytes ||
+				   w.local_events != x->exp_local_events))
+		return scn_fail(x, "end: local output: %" PRIu64 " data bytes, %" PRIu64 " events; "
+				"the local channels' ring buffers handed out %" PRIu64 " bytes, %" PRIu64
+				" events", w.local_bytes, w.local_events, x->exp_local_bytes,
+				x->exp_local_events);
 	if (x->o->sweep)
 		return 0;
 	if (x->want_events >= 0 && (uint64_t)x->want_events != w.events)

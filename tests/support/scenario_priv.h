@@ -40,6 +40,7 @@ struct scn_chan {
 	struct rb_channel *rbc;      /* our reference (stats at the end), or NULL */
 	bool tainted;                /* an app died mid-packet / holds a slot */
 	bool cleared;                /* CLEAR_CHANNEL was sent */
+	bool relay;                  /* streamed to a relay daemon (relayd=) */
 };
 
 struct scn_app {
@@ -113,6 +114,14 @@ struct scn_runctx {
 	bool exp_valid;              /* conservation totals below are meaningful */
 	uint64_t exp_bytes;          /* data bytes the ring buffers handed out */
 	uint64_t exp_events;         /* events committed and not declared lost */
+	/*
+	 * The same for the channels written locally, which must hold also when
+	 * only the relay failed (peer faults, send / recv faults): local output
+	 * untouched by relay trouble, checked in fault sweeps too.
+	 */
+	bool exp_local_valid;
+	uint64_t exp_local_bytes;
+	uint64_t exp_local_events;
 };
 
 /* A row of the verb table (scenario_run.c): one statement of the scenario language. */

@@ -246,7 +246,8 @@ int scn_relay_expect(struct scn_runctx *x, const struct scn_step *s)
 	    want(x, s, "streams", sim_relayd_stream_count(x->relay)) ||
 	    want(x, s, "packets", packets) || want(x, s, "events", events) ||
 	    want(x, s, "unannounced", sim_relayd_unannounced(x->relay)) ||
-	    want(x, s, "live", sim_relayd_live_conns(x->relay)))
+	    want(x, s, "live", sim_relayd_live_conns(x->relay)) ||
+	    want(x, s, "refused", sim_relayd_refused_count(x->relay)))
 		return -1;
 	if (md && strcmp(md, "coherent") && strcmp(md, "complete"))
 		return scn_fail(x, "expect relay metadata=coherent|complete");

@@ -637,6 +637,7 @@ static int st_ask(struct scn_runctx *x, const struct scn_step *s)
 		return scn_fail(x, "too many channels");
 	ch->metadata = md;
 	ch->overwrite = flag(s, "overwrite");
+	ch->relay = kv(s, "relayd") != NULL;
 	a->key = key;
 	if (kv_u64(x, s, "session", SCN_SESSION, &a->session_id) ||
 	    kv_u64(x, s, "session_per_pid", 0, &a->session_id_per_pid))
@@ -1375,7 +1376,7 @@ static const struct scn_verb verbs[] = {
 	  "[every=K] | fault io CALL [nth=N] err=E [persistent] [every=K]" },
 	{ "expect", 1, 8, st_expect, LOCAL | OWED, 0, "expect stats [channels=N] [streams=N] | "
 	  "quit | noquit | elapsed max=DURATION | gets | pending NAME | events N | relay "
-	  "[errors=N] [streams=N] [packets=N] [events=N] [unannounced=N] [live=N] "
+	  "[errors=N] [streams=N] [packets=N] [events=N] [unannounced=N] [live=N] [refused=N] "
 	  "[metadata=coherent|complete [for=DATAKEY]] [stream=NAME]" },
 	{ "nocheck", 1, 2, st_nocheck, LOCAL, 0, "nocheck bytes|flush" },
 };
