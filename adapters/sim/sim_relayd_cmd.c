@@ -108,6 +108,7 @@ static void stream_close_files(struct sim_relayd *r, struct srd_stream *s)
 		io_close(r->fsio, s->index_fd);
 	s->data_fd = s->index_fd = -1;
 	s->file_off = 0;
+	s->file_indexes = 0;
 }
 
 /* Open the stream's files in chunk c (NULL: none), as the relay does at creation and rotation. */
@@ -285,8 +286,9 @@ static void write_indexed_packet(struct sim_relayd *r, struct srd_conn *c, struc
 	if (s->index_fd >= 0) {
 		ctf_index_encode_entry(&e, raw);
 		fs_write(r, s->index_fd, CTF_INDEX_HEADER_SIZE +
-			 s->info.indexes * (uint64_t)CTF_INDEX_ENTRY_SIZE, raw, sizeof(raw));
+			 s->file_indexes * (uint64_t)CTF_INDEX_ENTRY_SIZE, raw, sizeof(raw));
 	}
+	s->file_indexes++;
 	s->file_off += total;
 	s->info.packets++;
 	s->info.indexes++;

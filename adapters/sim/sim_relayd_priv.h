@@ -80,6 +80,7 @@ struct srd_stream {
 	struct srd_chunk *chunk;     /* of the open files; NULL: rotated to no chunk */
 	int data_fd, index_fd;       /* in the output fs, -1 when not open */
 	uint64_t file_off;           /* bytes in the data file */
+	uint64_t file_indexes;       /* entries in the index file */
 	uint64_t next_seq;           /* net sequence number expected next */
 	/* the last data packet, written once its SEND_INDEX comes */
 	bool pending;
