@@ -244,6 +244,7 @@ static int sweep(const struct scn *s, uint64_t seed, bool rb, bool io)
 	struct scn_opts o = { .seed = seed, .verbose = verbose, .keep = keep, .sweep = true };
 	struct scn_result clean;
 	struct sweep_stats ss = { 0 };
+	uint64_t relay_runs;
 	double t0 = now_s(), dt;
 
 	if (scn_run(s, &o, &clean)) {
@@ -274,6 +275,7 @@ static int sweep(const struct scn *s, uint64_t seed, bool rb, bool io)
 	 * persistent.
 	 */
 	o.fault = (struct sim_fault){ .nth = 0 };
+	relay_runs = ss.runs;
 	for (int a = 0; io && a < SIM_RELAYD_ACTION_COUNT && ss.fails < 100000; a++) {
 		for (uint64_t n = 1; n <= clean.relay_msgs + (clean.relay_msgs > 0); n++) {
 			for (int p = 0; p < 2; p++) {
@@ -285,11 +287,15 @@ static int sweep(const struct scn *s, uint64_t seed, bool rb, bool io)
 		}
 	}
 	o.relay_fault = (struct sim_relayd_fault){ .nth = 0 };
+	relay_runs = ss.runs - relay_runs;
+	if (relay_runs)
+		printf("     sweep %-34s relay peer: %" PRIu64 " messages in the clean run, %" PRIu64
+		       " runs\n", s->name, clean.relay_msgs, relay_runs);
 	dt = now_s() - t0;
-	printf("%s sweep %-34s %s%s runs=%" PRIu64 " faults_injected=%" PRIu64 " bt2=%" PRIu64
+	printf("%s sweep %-34s %s%s%s runs=%" PRIu64 " faults_injected=%" PRIu64 " bt2=%" PRIu64
 	       " known_failures=%" PRIu64 "/%u %.0f runs/s\n", ss.fails ? "FAIL" : "ok  ", s->name,
-	       rb ? "rb" : "", io ? "+io" : "", ss.runs, ss.fired, ss.bt2, known_hits, nr_known,
-	       dt > 0 ? (double)ss.runs / dt : 0.0);
+	       rb ? "rb" : "", io ? "+io" : "", io && clean.relay_msgs ? "+relay" : "", ss.runs,
+	       ss.fired, ss.bt2, known_hits, nr_known, dt > 0 ? (double)ss.runs / dt : 0.0);
 	fflush(stdout);
 	return (int)ss.fails;
 }
