@@ -410,6 +410,143 @@ static void test_reject_malformed(void **state)
 	assert_int_equal(sim_relayd_stream_count(f->p), 0);
 }
 
+/* Each command refuses what relayd would: one error recorded each, with the error status. */
+static void test_reject_each_command(void **state)
+{
+	struct fx *f = *state;
+	struct relayd_stream a, md;
+	uint8_t p[64] = { 0 }, rep[16];
+	unsigned int n = 0;
+
+	chunk(f, 0);
+	data_stream(f, &a, "chan_0");
+	assert_int_equal(relayd_add_stream(f->r, &md, "metadata", "ust", 0, 0, 0, true), 0);
+#define REJECTED(expr)                                                          \
+	do {                                                                    \
+		(expr);                                                         \
+		assert_int_equal(sim_relayd_error_count(f->p), ++n);            \
+	} while (0)
+	/* SEND_METADATA to a data stream, empty, not whole metadata packets (no reply) */
+	put64(p, a.handle);
+	REJECTED(raw_ctrl(f, 6, p, 20, 0));
+	put64(p, md.handle);
+	REJECTED(raw_ctrl(f, 6, p, 12, 0));
+	REJECTED(raw_ctrl(f, 6, p, 20, 0));
+	/* RESET_METADATA of a data stream; QUIESCENT_CONTROL / DATA_PENDING of bad sizes */
+	put64(p, a.handle);
+	REJECTED(assert_int_equal(raw_ctrl(f, 17, p, 16, 4), 11));
+	REJECTED(assert_int_equal(raw_ctrl(f, 9, p, 4, 4), 11));
+	REJECTED(assert_int_equal(raw_ctrl(f, 8, p, 8, 4), 11));
+	/* DATA_PENDING of metadata (answered, recorded) */
+	put64(p, md.handle);
+	put64(p + 8, UINT64_MAX);
+	REJECTED(raw_ctrl(f, 8, p, 16, 4));
+	/* BEGIN / END_DATA_PENDING of another session */
+	put64(p, 99);
+	REJECTED(assert_int_equal(raw_ctrl(f, 10, p, 8, 4), 11));
+	REJECTED(assert_int_equal(raw_ctrl(f, 11, p, 8, 4), 11));
+	/* SEND_INDEX of a bad size, of the metadata stream */
+	REJECTED(assert_int_equal(raw_ctrl(f, 13, p, 40, 4), 11));
+	memset(p, 0, sizeof(p));
+	put64(p, md.handle);
+	{
+		uint8_t idx[80] = { 0 };
+
+		memcpy(idx, p, 8);
+		REJECTED(assert_int_equal(raw_ctrl(f, 13, idx, sizeof(idx), 4), 11));
+	}
+	/* ROTATE_STREAMS: inconsistent count, unknown chunk */
+	memset(p, 0, sizeof(p));
+	put32(p, 2);
+	REJECTED(assert_int_equal(raw_ctrl(f, 18, p, 36, 4), 11));
+	put32(p, 1);
+	p[4] = 1;
+	put64(p + 12, 77);
+	put64(p + 20, a.handle);
+	REJECTED(assert_int_equal(raw_ctrl(f, 18, p, 36, 4), 11));
+	/* CREATE_TRACE_CHUNK: an existing id, a name with a '/' */
+	memset(p, 0, sizeof(p));
+	REJECTED(assert_int_equal(raw_ctrl(f, 19, p, 20, 4), 11));
+	put64(p, 3);
+	put32(p + 16, 4);
+	memcpy(p + 20, "a/b", 4);
+	REJECTED(assert_int_equal(raw_ctrl(f, 19, p, 24, 4), 11));
+	/* CLOSE_TRACE_CHUNK of an unknown chunk; TRACE_CHUNK_EXISTS of a bad size */
+	put64(p, 55);
+	REJECTED(assert_int_equal(raw_ctrl(f, 20, p, 21, 8), 11));
+	REJECTED(assert_int_equal(raw_ctrl(f, 21, p, 4, 5), 11));
+	/* STREAMS_SENT with a payload (answered, recorded) */
+	REJECTED(assert_int_equal(raw_ctrl(f, 16, p, 4, 4), 10));
+	/* a data packet to the metadata stream; a data packet with no content */
+	memset(p, 0, sizeof(p));
+	put64(p + 8, md.handle);
+	put32(p + 24, 4);
+	assert_int_equal(io_send(f->io, f->raw_data, p, 36), 36);
+	assert_int_equal(sim_relayd_error_count(f->p), ++n);
+	put64(p + 8, a.handle);
+	put32(p + 24, 0);
+	assert_int_equal(io_send(f->io, f->raw_data, p, 32), 32);
+	assert_int_equal(sim_relayd_error_count(f->p), ++n);
+	/* the index of another packet than the one just sent */
+	{
+		uint8_t idx[80] = { 0 };
+
+		put64(idx, a.handle);
+		put64(idx + 8, 7);
+		put64(idx + 16, 8);
+		REJECTED(assert_int_equal(raw_ctrl(f, 13, idx, sizeof(idx), 4), 10));
+	}
+#undef REJECTED
+	(void)rep;
+	assert_int_equal(sim_relayd_live_conns(f->p), 1);
+	assert_int_equal(relayd_close_stream(f->r, &md), 0);
+	/* a's packet never got its index: recorded at its close */
+	assert_int_equal(relayd_close_stream(f->r, &a), 0);
+	assert_true(sim_relayd_error_count(f->p) > n);
+}
+
+/* CLOSE with DELETE: the chunk's files go once its last stream left it. */
+static void test_close_chunk_delete(void **state)
+{
+	struct fx *f = *state;
+	struct relayd_stream a;
+	char path[256];
+
+	chunk(f, 0);
+	data_stream(f, &a, "chan_0");
+	packet(f, &a, 1, 84, 0, 0);
+	assert_int_equal(relayd_close_chunk(f->r, 0, 2, true, 2, path, sizeof(path)), 0);
+	assert_int_equal(file_len(f, DIR0 "/chan_0"), 84);        /* still written to */
+	packet(f, &a, 2, 84, 0, 1);
+	assert_int_equal(relayd_close_stream(f->r, &a), 0);
+	assert_int_equal(sink_mem_fs_file_count(f->fs), 0);
+	assert_int_equal(sim_relayd_error_count(f->p), 0);
+}
+
+/* After a rotation to no chunk a packet has nowhere to go: refused, the relay drops the link. */
+static void test_rotate_to_no_chunk(void **state)
+{
+	struct fx *f = *state;
+	struct relayd_stream a;
+	struct relayd_rotate_pos pos;
+	uint8_t buf[84] = { 0 };
+	struct ctf_index_entry e = { .packet_size = 84 * 8, .content_size = 84 * 8,
+				     .packet_seq_num = 1 };
+	uint64_t seq;
+
+	chunk(f, 0);
+	data_stream(f, &a, "chan_0");
+	packet(f, &a, 1, 84, 0, 0);
+	pos = (struct relayd_rotate_pos){ .handle = a.handle, .rotate_at_seq = 1 };
+	assert_int_equal(relayd_rotate_streams(f->r, &pos, 1, NULL), 0);
+	assert_int_equal(relayd_send_packet(f->r, &a, buf, 84, 0, &seq), 0);
+	assert_int_equal(relayd_send_index(f->r, &a, seq, &e), -EPIPE);
+	assert_int_equal(sim_relayd_refused_count(f->p), 1);
+	assert_int_equal(sim_relayd_live_conns(f->p), 0);
+	assert_int_equal(sim_relayd_error_count(f->p), 0);
+	assert_int_equal(relayd_close_stream(f->r, &a), -EPIPE);
+}
+
 /* Each fault at the 1st CREATE_TRACE_CHUNK: the client's exchange fails, the pair dies. */
 static void test_faults_each_action(void **state)
 {
@@ -587,6 +724,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reject_unknown_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reject_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reject_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reject_each_command, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_chunk_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotate_to_no_chunk, setup, teardown),
 		cmocka_unit_test(test_faults_each_action),
 		cmocka_unit_test_setup_teardown(test_fault_nth_any_and_no_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_stall_persistent, setup, teardown),
