@@ -24,7 +24,9 @@
  *   <out_root>/session<relay session id>/<chunk>/<stream path>/<name>
  *   <out_root>/session<relay session id>/<chunk>/<stream path>/index/<name>.idx
  *
- * <chunk> is the CREATE_TRACE_CHUNK override name, else "chunk<id>".  A
+ * <chunk> is the CREATE_TRACE_CHUNK override name, else "chunk<id>"
+ * (tracefile size / count are recorded, not applied: one file per stream and
+ * chunk).  A
  * data packet is written (content + zero padding) when its SEND_INDEX
  * arrives, to the chunk the stream is in for that packet: ROTATE_STREAMS
  * moves a data stream to the new chunk at the first packet whose CTF
