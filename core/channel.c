@@ -351,6 +351,8 @@ static void channel_destroy(struct channel *ch)
 	rb_channel_destroy(ch->rbc);
 	mdcache_destroy(ch->cache);
 	relayd_put(ch->relayd);
+	/* Only at consumer_destroy: a live round holds a channel ref until it ends. */
+	free(ch->live_round);
 	free(ch);
 }
 

@@ -34,6 +34,7 @@
 #include "xop.h"
 
 struct consumer;
+struct live_round;
 struct stream;
 
 struct channel_table {
@@ -87,7 +88,7 @@ struct channel {
 	struct cds_list_head data_streams; /* dispatched and alive (stream.chan_node) */
 	struct loop_source *monitor_timer;
 	struct loop_source *live_timer;
-	bool live_round;                   /* a metadata round for held live indexes runs */
+	struct live_round *live_round;     /* the metadata round in flight (live.c), or NULL */
 	struct stream_stats gone;          /* counters of streams already gone (stream_leave) */
 	bool released;                     /* hang-up seen: streams dispatched later close their wakeup fd */
 

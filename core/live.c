@@ -64,7 +64,8 @@ static void round_end(void *arg)
 		if (sink_relay_send_marked(s->out))
 			DBG("stream %s: live indexes not sent (relay gone)", s->name);
 	}
-	ch->live_round = false;
+	assert(ch->live_round == r);
+	ch->live_round = NULL;
 	cds_list_for_each_entry_safe(s, tmp, &ch->data_streams, chan_node)
 		r->resume(s);
 	/* Indexes held during the round, or by the resumed drains: next round. */
@@ -146,7 +147,7 @@ static void round_start(struct channel *ch, void (*resume)(struct stream *s))
 	channel_get(ch);
 	r->ch = ch;
 	r->resume = resume;
-	ch->live_round = true;
+	ch->live_round = r;
 	if (loop_post(c->env.cmd_loop, "live metadata round", round_cmd, r)) {
 		r->code = CONSUMER_FATAL;
 		loop_wake(c->env.data_loop, r->done);

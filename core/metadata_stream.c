@@ -297,6 +297,8 @@ void metadata_stream_rotate(struct stream *s, struct chunk *target)
 	struct sink_stream_params p = {
 		.pathname = s->chan->pathname,
 		.name = s->name,
+		/* A relay sends metadata on its control socket: it must know (sink.h). */
+		.metadata = true,
 	};
 	struct sink_stream *nout = NULL;
 	int ret;

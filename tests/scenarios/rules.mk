@@ -7,7 +7,8 @@
 SCN_RUN    := $(B)/scenario_run
 SCN_FILES  := $(sort $(wildcard tests/scenarios/*.scn))
 SCN_SEEDS  ?= 200
-SCN_SWEEP  := tests/scenarios/basic_session.scn
+# Fault sweeps: the local flow, and one streaming to the simulated relay peer.
+SCN_SWEEP  := tests/scenarios/basic_session.scn tests/scenarios/relay_session.scn
 SEEDS      ?= 5000
 SCN_VG     := valgrind -q --error-exitcode=99 --leak-check=full \
 	      --errors-for-leak-kinds=definite,indirect,possible
@@ -22,7 +23,7 @@ all: $(SCN_RUN)
 
 # Two processes in parallel: the seed sweep + determinism check, and the fault sweeps.
 scenarios: $(SCN_RUN)
-	@bash tests/scenarios/run.sh $(SCN_RUN) $(SCN_SEEDS) $(SCN_SWEEP) $(SCN_FILES)
+	@bash tests/scenarios/run.sh $(SCN_RUN) $(SCN_SEEDS) "$(SCN_SWEEP)" $(SCN_FILES)
 
 scenario-sweep: $(SCN_RUN)
 	@$(SCN_RUN) -S all -K tests/scenarios/sweep-known.txt $(SCN_SWEEP)

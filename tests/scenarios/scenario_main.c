@@ -9,10 +9,11 @@
  *   scenario_run -S rb|io|alloc|all [-s SEED] [-B K] FILE.scn
  *       fault sweep: every ring-buffer op / output syscall / allocation of
  *       the core failing at call N = 1, 2, ... until no fault fires,
- *       transient and persistent; babeltrace2 reads every K-th sweep
- *       output (default 10).
+ *       transient and persistent, and for a streaming scenario the relay
+ *       peer at message N; babeltrace2 reads every K-th sweep output
+ *       (default 10).
  *   scenario_run -f rb:OP:N[:STATUS][:p] | io:CALL:N:ERR[:p] | alloc:any:N[:ENOMEM][:p]
- *                -s SEED FILE.scn
+ *                | relay:MSG:N:ACTION[:p] -s SEED FILE.scn
  *       one run with one fault (how a sweep failure is replayed).
  *
  * Output: one line per scenario with seeds run, steps, schedules per second
@@ -84,14 +85,20 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The -f argument that replays fault f ("" for none). */
-static void fault_arg(const struct sim_fault *f, char *buf, size_t len)
+/* The -f argument that replays the run's fault ("" for none): an op's, or the relay peer's. */
+static void fault_arg(const struct scn_opts *o, char *buf, size_t len)
 {
+	const struct sim_fault *f = &o->fault;
+	const struct sim_relayd_fault *rf = &o->relay_fault;
+
 	buf[0] = '\0';
 	if (f->nth)
 		snprintf(buf, len, " -f %s:%s:%" PRIu64 ":%s%s",
 			 sim_op_kind_name(sim_op_kind(f->op)), sim_op_name(f->op), f->nth,
 			 sim_fault_err_name(f->op, f->err), f->every ? ":p" : "");
+	else if (rf->nth)
+		snprintf(buf, len, " -f relay:%s:%" PRIu64 ":%s%s", sim_relayd_msg_name(rf->msg),
+			 rf->nth, sim_relayd_action_name(rf->action), rf->persistent ? ":p" : "");
 }
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -107,7 +114,7 @@ static void report_failure(const struct scn *s, const struct scn_opts *o,
 {
 	char fa[128];
 
-	fault_arg(&o->fault, fa, sizeof(fa));
+	fault_arg(o, fa, sizeof(fa));
 	if (is_known(fa)) {
 		if (verbose)
 			printf("KNOWN %s%s: %s\n", s->name, fa, r->msg);
@@ -201,7 +208,7 @@ static int sweep_one(const struct scn *s, struct scn_opts *o, struct sweep_stats
 		char fa[128];
 
 		report_failure(s, o, &r);
-		fault_arg(&o->fault, fa, sizeof(fa));
+		fault_arg(o, fa, sizeof(fa));
 		if (is_known(fa)) {
 			known_hits++;
 			return 0;
@@ -238,7 +245,8 @@ static void sweep_errs(enum sim_op op, int errs[4], size_t *n)
 		return;
 	}
 	for (size_t e = 0; e < sizeof(io_errs) / sizeof(io_errs[0]); e++)
-		if (io_errs[e] != SIM_FAULT_SHORT || op == SIM_IO_WRITE || op == SIM_IO_PWRITE)
+		if (io_errs[e] != SIM_FAULT_SHORT || op == SIM_IO_WRITE || op == SIM_IO_PWRITE ||
+		    op == SIM_IO_SEND || op == SIM_IO_RECV)
 			errs[(*n)++] = io_errs[e];
 }
 
@@ -249,6 +257,7 @@ static int sweep(const struct scn *s, uint64_t seed, bool rb, bool io, bool allo
 	struct scn_opts o = { .seed = seed, .verbose = verbose, .keep = keep, .sweep = true };
 	struct scn_result clean;
 	struct sweep_stats ss = { 0 };
+	uint64_t relay_runs;
 	double t0 = now_s(), dt;
 
 	if (scn_run(s, &o, &clean)) {
@@ -273,11 +282,34 @@ static int sweep(const struct scn *s, uint64_t seed, bool rb, bool io, bool allo
 			}
 		}
 	}
+	/*
+	 * The relay peer (a scenario that streams): every action at message N
+	 * of any kind, N = 1 .. one past the clean run's, transient and
+	 * persistent.
+	 */
+	o.fault = (struct sim_fault){ .nth = 0 };
+	relay_runs = ss.runs;
+	for (int a = 0; io && a < SIM_RELAYD_ACTION_COUNT && ss.fails < 100000; a++) {
+		for (uint64_t n = 1; n <= clean.relay_msgs + (clean.relay_msgs > 0); n++) {
+			for (int p = 0; p < 2; p++) {
+				o.relay_fault = (struct sim_relayd_fault){
+					.msg = SIM_RELAYD_MSG_ANY, .nth = n, .persistent = p,
+					.action = (enum sim_relayd_action)a };
+				sweep_one(s, &o, &ss);
+			}
+		}
+	}
+	o.relay_fault = (struct sim_relayd_fault){ .nth = 0 };
+	relay_runs = ss.runs - relay_runs;
+	if (relay_runs)
+		printf("     sweep %-34s relay peer: %" PRIu64 " messages in the clean run, %" PRIu64
+		       " runs\n", s->name, clean.relay_msgs, relay_runs);
 	dt = now_s() - t0;
-	printf("%s sweep %-34s %s%s%s runs=%" PRIu64 " faults_injected=%" PRIu64 " bt2=%" PRIu64
+	printf("%s sweep %-34s %s%s%s%s runs=%" PRIu64 " faults_injected=%" PRIu64 " bt2=%" PRIu64
 	       " known_failures=%" PRIu64 "/%u %.0f runs/s\n", ss.fails ? "FAIL" : "ok  ", s->name,
-	       rb ? "rb" : "", io ? "+io" : "", alloc ? "+alloc" : "", ss.runs, ss.fired, ss.bt2, known_hits, nr_known,
-	       dt > 0 ? (double)ss.runs / dt : 0.0);
+	       rb ? "rb" : "", io ? "+io" : "", alloc ? "+alloc" : "",
+	       io && clean.relay_msgs ? "+relay" : "", ss.runs, ss.fired, ss.bt2, known_hits,
+	       nr_known, dt > 0 ? (double)ss.runs / dt : 0.0);
 	fflush(stdout);
 	return (int)ss.fails;
 }
@@ -297,6 +329,8 @@ static int parse_fault(const char *arg, struct sim_fault *f)
 		part[np++] = t;
 	if (np < 3)
 		return -1;
+	if (!strcmp(part[0], "relay"))
+		return -2;   /* the relay peer's: parse_relay_fault */
 	kind = sim_op_kind_from_name(part[0]);
 	op = kind < 0 ? -1 : sim_op_from_name(kind, part[1]);
 	every = !strcmp(part[np - 1], "p");
@@ -307,6 +341,27 @@ static int parse_fault(const char *arg, struct sim_fault *f)
 	if (np - every > 3)
 		return sim_fault_err_from_name(op, part[3], &f->err) || !f->nth ? -1 : 0;
 	return kind == SIM_KIND_IO || !f->nth ? -1 : 0;
+}
+
+/* -f relay:MSG:N:ACTION[:p] (a fault of the relay peer). */
+static int parse_relay_fault(const char *arg, struct sim_relayd_fault *f)
+{
+	char buf[128], *part[5] = { 0 }, *save = NULL;
+	int np = 0, msg, act;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	for (char *t = strtok_r(buf, ":", &save); t && np < 5; t = strtok_r(NULL, ":", &save))
+		part[np++] = t;
+	if (np < 4 || strcmp(part[0], "relay"))
+		return -1;
+	msg = sim_relayd_msg_from_name(part[1]);
+	act = sim_relayd_action_from_name(part[3]);
+	if (msg < 0 || act < 0)
+		return -1;
+	*f = (struct sim_relayd_fault){ .msg = (unsigned int)msg, .nth = strtoull(part[2], NULL, 0),
+					.action = (enum sim_relayd_action)act,
+					.persistent = np == 5 && !strcmp(part[4], "p") };
+	return f->nth ? 0 : -1;
 }
 
 static void usage(void)
@@ -322,6 +377,7 @@ int main(int argc, char **argv)
 	bool determinism = false, sweep_mode = false;
 	const char *sweep_kind = NULL;
 	struct sim_fault fault = { .nth = 0 };
+	struct sim_relayd_fault relay_fault = { .nth = 0 };
 	int opt, fails = 0;
 	double t0 = now_s();
 
@@ -346,7 +402,8 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'f':
-			if (parse_fault(optarg, &fault)) {
+			if (!strncmp(optarg, "relay:", 6) ? parse_relay_fault(optarg, &relay_fault) :
+			    parse_fault(optarg, &fault)) {
 				fprintf(stderr, "bad fault '%s'\n", optarg);
 				return 2;
 			}
@@ -377,9 +434,10 @@ int main(int argc, char **argv)
 			fails += sweep(s, seed, all || !strcmp(sweep_kind, "rb"),
 				       all || !strcmp(sweep_kind, "io"),
 				       all || !strcmp(sweep_kind, "alloc"));
-		} else if (fault.nth) {
-			struct scn_opts o = { .seed = seed, .fault = fault, .sweep = true,
-					      .verbose = verbose, .keep = keep, .bt2 = bt2_all };
+		} else if (fault.nth || relay_fault.nth) {
+			struct scn_opts o = { .seed = seed, .fault = fault, .relay_fault = relay_fault,
+					      .sweep = true, .verbose = verbose, .keep = keep,
+					      .bt2 = bt2_all };
 			struct scn_result r;
 
 			(void)sweep_mode;

@@ -35,11 +35,18 @@
  *  - Chunks: CREATE_TRACE_CHUNK gets the dirfd of <tmp>/chunk<id>/ust; the
  *    channel directories (<pathname> and <pathname>/index) are created in
  *    every open chunk when a chunk is created and before each ASK_CHANNEL.
- *  - Streaming: ADD_RELAYD_SOCKET gets one end of a socketpair as the relay
- *    socket and must succeed (ack and final status compared).  The walk
- *    stops at the first command that needs an answering relay daemon
- *    (CREATE_TRACE_CHUNK for a relay), which the simulation does not have
- *    yet; the capture then ends as the others do.
+ *  - Streaming: a simulated relay peer (sim_relayd.h) sits in the consumer's
+ *    io stack; ADD_RELAYD_SOCKET hands over the consumer's ends of one of its
+ *    connections (control, then data, of the recorded relay session and
+ *    protocol minor) and must succeed (ack and final status compared).  The
+ *    walk goes on through the relay commands: the peer answers as relayd
+ *    2.13, the recorded relay lines are not compared (their content is the
+ *    real tracer's), every message the consumer sends the peer is validated
+ *    instead (res->relay_errors).  A relayd chunk's CLOSE_TRACE_CHUNK path
+ *    (and its length) is the peer's, masked.  The core has no live timer
+ *    yet (README): in a live capture the walk stops at the first metadata
+ *    request, which only the live timer makes, and skips the rest
+ *    (res->stopped_at_live); the capture then ends as the others do.
  *  - End: apps gone, objects closed, then EOF on the command socket; the
  *    consumer must call on_quit.  babeltrace2 then reads <tmp>.
  *  - Invariants (invariants.h) are checked after every step; the first one
@@ -69,7 +76,9 @@
 #include "sim_app.h"
 #include "sim_loop.h"
 #include "sim_rb.h"
+#include "sim_relayd.h"
 #include "sim_world.h"
+#include "sink_mem.h"
 #include "wire.h"
 
 #define MAX_CHANS 16
@@ -119,7 +128,10 @@ struct replay {
 	int cmd_fd, md_fd;              /* harness ends */
 	int c_cmd, c_md;                /* consumer ends until consumer_create took them */
 	int mon_rd, mon_wr;
-	int relayd[2];
+	int relayd[2];                  /* consumer ends of the peer's connection, until sent */
+	struct sink_mem_fs *relay_fs;   /* the peer's output */
+	struct sim_relayd *relay;
+	bool live;                      /* a channel has a live timer */
 	int quit_calls;
 	struct invariants inv;          /* checked after every step */
 	char tmp[64];
@@ -590,6 +602,9 @@ static void reply_line(struct replay *r, const struct capture_msg *m)
 		hint.relayd_chunk = last->u.close_chunk.relayd_id.set;
 		len = r->close_path_len;    /* follow the stream the consumer sent */
 		r->close_path_pending = false;
+	} else if (last->type == CMD_CLOSE_TRACE_CHUNK && m->len == WIRE_CLOSE_CHUNK_HEADER_SIZE) {
+		part = REPLAY_PART_CLOSE_CHUNK_HEADER;
+		hint.relayd_chunk = last->u.close_chunk.relayd_id.set;
 	} else if (last->type == CMD_DATA_PENDING) {
 		part = REPLAY_PART_DATA_PENDING;
 	} else if (last->type == CMD_DISCARDED_EVENTS || last->type == CMD_LOST_PACKETS) {
@@ -604,7 +619,7 @@ static void reply_line(struct replay *r, const struct capture_msg *m)
 	if (read_exact(r, m, fd, buf, len) == 0) {
 		compare(r, m, part, &hint, buf, len);
 		if (last->type == CMD_CLOSE_TRACE_CHUNK && len == WIRE_CLOSE_CHUNK_HEADER_SIZE &&
-		    part == REPLAY_PART_EXACT) {
+		    part == REPLAY_PART_CLOSE_CHUNK_HEADER) {
 			int32_t code;
 			uint32_t plen;
 
@@ -689,13 +704,34 @@ static void own_creds(uint8_t *msg, const struct cmd *cmd)
  */
 static void relayd_add(struct replay *r, const struct capture_msg *m)
 {
+	const struct cmd_relayd_sock *rs = &r->last[CAPTURE_SOCK_COMMAND].u.relayd_sock;
+	bool data = rs->type == CMD_RELAYD_DATA;
 	uint8_t b[4] = { 0 };
 	int32_t code = CONSUMER_SUCCESS;
+	int ret;
 
 	r->relayd_fd_lines++;
+	/* The control socket opens a connection of the peer; the data socket is its other end. */
+	if (!data) {
+		for (int k = 0; k < 2; k++)
+			if (r->relayd[k] >= 0)
+				close(r->relayd[k]);
+		r->relayd[0] = r->relayd[1] = -1;
+		ret = sim_relayd_connect(r->relay, rs->relayd_session_id, rs->minor, &r->relayd[0],
+					 &r->relayd[1]);
+		if (ret) {
+			abort_walk(r, m->line, "sim relay cannot connect", strerror(-ret));
+			return;
+		}
+	}
+	if (r->relayd[data] < 0) {
+		abort_walk(r, m->line, "ADD_RELAYD_SOCKET of a data socket before its control socket",
+			   NULL);
+		return;
+	}
 	for (int step = 0; step < 2 && code == CONSUMER_SUCCESS; step++) {
 		if ((step == 0 ? fdpass_send_all(r->cmd_fd, m->bytes, m->len) :
-		     fdpass_send_fds(r->cmd_fd, &r->relayd[1], 1)) ||
+		     fdpass_send_fds(r->cmd_fd, &r->relayd[data], 1)) ||
 		    read_exact(r, m, r->cmd_fd, b, 4)) {
 			abort_walk(r, m->line, "ADD_RELAYD_SOCKET exchange failed", NULL);
 			return;
@@ -708,6 +744,9 @@ static void relayd_add(struct replay *r, const struct capture_msg *m)
 	}
 	if (code != CONSUMER_SUCCESS)
 		note_mismatch(r, m, "consumer refused a relayd socket", b, 4);
+	/* The consumer has its copy now. */
+	close(r->relayd[data]);
+	r->relayd[data] = -1;
 }
 
 /* Things a session daemon / the apps do before a command goes out. */
@@ -722,6 +761,8 @@ static int before_command(struct replay *r, const struct cmd *cmd)
 	case CMD_ASK_CHANNEL:
 		if (r->nr_chans >= MAX_CHANS)
 			return -ENOSPC;
+		if (cmd->u.ask_channel.live_timer_us)
+			r->live = true;
 		ch = &r->chans[r->nr_chans++];
 		memset(ch, 0, sizeof(*ch));
 		ch->key = cmd->u.ask_channel.key;
@@ -809,7 +850,7 @@ static void after_command(struct replay *r, const struct cmd *cmd)
 }
 
 /* An s2c line on the command or metadata socket. */
-static void send_line(struct replay *r, const struct capture_msg *m, bool *stop)
+static void send_line(struct replay *r, const struct capture_msg *m)
 {
 	int fd = m->sock == CAPTURE_SOCK_METADATA ? r->md_fd : r->cmd_fd;
 	enum capture_socket s = m->sock;
@@ -851,11 +892,6 @@ static void send_line(struct replay *r, const struct capture_msg *m, bool *stop)
 		relayd_add(r, m);
 		return;
 	}
-	if (last->type == CMD_CREATE_TRACE_CHUNK && last->u.create_chunk.relayd_id.set) {
-		r->res->stopped_at_relayd = true;
-		*stop = true;
-		return;
-	}
 	settle(r);
 	ret = before_command(r, last);
 	if (ret) {
@@ -882,8 +918,7 @@ sent:
  */
 static int setup(struct replay *r, uint64_t seed)
 {
-	struct consumer_env env = { .rb = &r->rb, .io = &io_posix, .on_quit = on_quit,
-				    .on_quit_arg = r };
+	struct consumer_env env = { .rb = &r->rb, .on_quit = on_quit, .on_quit_arg = r };
 	int cmd[2] = { -1, -1 }, md[2] = { -1, -1 }, mon[2] = { -1, -1 };
 	int ret;
 
@@ -891,11 +926,17 @@ static int setup(struct replay *r, uint64_t seed)
 	if (!mkdtemp(r->tmp) || chmod(r->tmp, 0755) ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cmd) ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, md) ||
-	    pipe2(mon, O_CLOEXEC | O_NONBLOCK) ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, r->relayd))
+	    pipe2(mon, O_CLOEXEC | O_NONBLOCK))
 		ret = -errno;
 	else
 		ret = sim_world_init(&r->world, seed, NR_CPUS, NR_CPUS, 1000000000ull);
+	/* The relay peer in the io stack: transparent to everything but its own sockets. */
+	if (!ret)
+		ret = sink_mem_fs_create(&r->relay_fs);
+	if (!ret)
+		ret = sim_relayd_create(&io_posix, r->relay_fs, "relay", &r->relay);
+	if (!ret)
+		env.io = sim_relayd_io(r->relay);
 	r->cmd_fd = cmd[0];
 	r->c_cmd = cmd[1];
 	r->md_fd = md[0];
@@ -978,6 +1019,24 @@ static void teardown(struct replay *r, bool run_bt2_check)
 		consumer_destroy(r->c);
 		r->c = NULL;
 	}
+	if (r->relay) {
+		r->res->relay_errors = sim_relayd_error_count(r->relay);
+		r->res->relay_msgs = sim_relayd_msg_count(r->relay, SIM_RELAYD_MSG_ANY);
+		_Static_assert(REPLAY_RELAY_KINDS == SIM_RELAYD_MSG_MAX, "relay kinds");
+		for (unsigned int k = 0; k < REPLAY_RELAY_KINDS; k++)
+			r->res->relay_counts[k] = sim_relayd_msg_count(r->relay, k);
+		if (r->res->relay_errors) {
+			snprintf(r->res->relay_error, sizeof(r->res->relay_error), "%s",
+				 sim_relayd_error(r->relay, 0));
+			fprintf(stderr, "replay %s: relay protocol error: %s\n", r->name,
+				r->res->relay_error);
+		}
+		sim_relayd_destroy(r->relay);
+		r->relay = NULL;
+	}
+	if (r->relay_fs)
+		sink_mem_fs_destroy(r->relay_fs);
+	r->relay_fs = NULL;
 	for (unsigned int i = 0; i < r->nr_chans; i++) {
 		struct chan *ch = &r->chans[i];
 
@@ -1066,14 +1125,15 @@ int replay_run(const char *scenario, uint64_t seed, bool run_bt2_check, struct r
 	for (size_t i = 0; i < cap.count && !res->aborted; i++) {
 		const struct capture_msg *m = &cap.msgs[i];
 
+		/* A live timer's metadata request: the core has none (see the top). */
+		if (!stop && r->live && m->dir == CAPTURE_C2S && m->sock == CAPTURE_SOCK_METADATA &&
+		    m->len == 32) {
+			res->stopped_at_live = true;
+			stop = true;
+		}
 		if (stop) {
-			if (m->dir != CAPTURE_C2S)
-				continue;
-			if (r->relayd_replies) {
-				r->relayd_replies--;    /* compared by relayd_add() */
-				continue;
-			}
-			res->skipped++;
+			if (m->dir == CAPTURE_C2S && m->sock != CAPTURE_SOCK_ERROR)
+				res->skipped++;
 			continue;
 		}
 		if (m->dir == CAPTURE_C2S && m->sock == CAPTURE_SOCK_COMMAND && r->relayd_replies) {
@@ -1088,8 +1148,12 @@ int replay_run(const char *scenario, uint64_t seed, bool run_bt2_check, struct r
 			res->skipped++;
 			continue;
 		}
+		if (m->sock == CAPTURE_SOCK_RELAYD_CONTROL || m->sock == CAPTURE_SOCK_RELAYD_DATA) {
+			res->relay_lines++;     /* the sim relay peer plays them */
+			continue;
+		}
 		if (m->dir == CAPTURE_S2C) {
-			send_line(r, m, &stop);
+			send_line(r, m);
 			continue;
 		}
 		if (m->sock == CAPTURE_SOCK_MONITOR) {

@@ -17,8 +17,11 @@
  * capture (res->aborted, res->abort_reason); other mismatches are counted
  * and logged to stderr, and the walk goes on.
  *
- * Streaming captures stop at the first relayd command: the consumer must
- * refuse it (see replay.c), streaming being out of scope for this core.
+ * Streaming captures are replayed whole: the relay sockets handed over with
+ * ADD_RELAYD_SOCKET are those of a simulated relay peer (sim_relayd.h),
+ * which answers the consumer as relayd 2.13; the capture's own relay lines
+ * are not compared (the peer validates what the consumer sends instead,
+ * res->relay_errors).
  *
  * Environment: SLUICE_REPLAY_KEEP keeps the trace directory (res->outdir);
  * SLUICE_REPLAY_OWN_CREDS rewrites the recorded chunk / buffer owners to this
@@ -36,13 +39,20 @@
 #include <stdint.h>
 
 #define REPLAY_REASON_MAX 512
+#define REPLAY_RELAY_KINDS 101  /* SIM_RELAYD_MSG_MAX: relayd command numbers + data */
 
 struct replay_result {
 	size_t compared;        /* c2s messages compared (with the mask) */
 	size_t matched;         /* of those, equal */
 	size_t skipped;         /* c2s lines not compared (error socket, past a stop) */
 	size_t extra_monitor;   /* monitor samples the sim produced beyond the capture's */
-	bool stopped_at_relayd; /* streaming capture stopped at its first relayd command */
+	bool stopped_at_relayd; /* never set since the sim relay peer answers (kept for callers) */
+	bool stopped_at_live;   /* stopped at the first line only a live timer makes (not in the core) */
+	size_t relay_lines;     /* consumer <-> relay lines of the capture, not compared */
+	unsigned int relay_errors; /* protocol errors the sim relay peer recorded */
+	char relay_error[REPLAY_REASON_MAX]; /* the first of them, or "" */
+	uint64_t relay_msgs;    /* messages the peer received */
+	uint64_t relay_counts[REPLAY_RELAY_KINDS]; /* per kind (sim_relayd_msg_count) */
 	bool aborted;           /* the walk could not go on; see abort_reason */
 	char abort_reason[REPLAY_REASON_MAX];
 	char first_mismatch[REPLAY_REASON_MAX]; /* "" when every compared reply matched */
@@ -76,6 +86,7 @@ enum replay_part {
 	REPLAY_PART_STAT_COUNT,       /* u64 DISCARDED_EVENTS / LOST_PACKETS */
 	REPLAY_PART_MONITOR,          /* 32-byte channel monitor sample */
 	REPLAY_PART_CLOSE_CHUNK_PATH, /* CLOSE_TRACE_CHUNK path bytes */
+	REPLAY_PART_CLOSE_CHUNK_HEADER, /* CLOSE_TRACE_CHUNK {i32 code, u32 path length} */
 	REPLAY_PART_COUNT
 };
 

@@ -25,6 +25,7 @@ static const char *const part_names[REPLAY_PART_COUNT] = {
 	[REPLAY_PART_STAT_COUNT] = "channel statistic",
 	[REPLAY_PART_MONITOR] = "monitor sample",
 	[REPLAY_PART_CLOSE_CHUNK_PATH] = "close chunk path",
+	[REPLAY_PART_CLOSE_CHUNK_HEADER] = "close chunk header",
 };
 
 /* See replay.h. */
@@ -45,6 +46,14 @@ static bool fail(const char **why, const char *msg)
 static uint64_t get_u64(const uint8_t *p)
 {
 	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	uint32_t v;
 
 	memcpy(&v, p, sizeof(v));
 	return v;
@@ -131,6 +140,17 @@ bool replay_mask_match(enum replay_part part, const struct replay_hint *hint,
 		if (hint && hint->relayd_chunk)
 			return alen > 0 && act[alen - 1] == '\0' ? true :
 				fail(why, "relayd chunk path not NUL-terminated");
+		break;
+	case REPLAY_PART_CLOSE_CHUNK_HEADER:
+		/*
+		 * The code is compared; a relayd chunk's path length follows its
+		 * run-dependent path (see above), a local one's is compared.
+		 */
+		if (alen != 8 || elen != 8)
+			return fail(why, "close chunk header is not 8 bytes");
+		if (hint && hint->relayd_chunk)
+			return memcmp(exp, act, 4) == 0 && get_u32(act + 4) > 0 ? true :
+				fail(why, "close chunk code differs or no path");
 		break;
 	case REPLAY_PART_EXACT:
 	case REPLAY_PART_COUNT:

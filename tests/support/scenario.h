@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "sim_fault.h"
+#include "sim_relayd.h"
 
 #define SCN_MAX_ARGS 24
 #define SCN_MSG_MAX 1024
@@ -60,6 +61,7 @@ void scn_free(struct scn *s);
 struct scn_opts {
 	uint64_t seed;
 	struct sim_fault fault;      /* armed before the first call (sweeps); nth == 0: none */
+	struct sim_relayd_fault relay_fault;  /* armed on the relay peer likewise; nth == 0: none */
 	/*
 	 * Sweep mode: reply expectations and event counts are not enforced
 	 * (an injected fault legitimately changes them); hangs, deadlocks,
@@ -78,7 +80,8 @@ struct scn_result {
 	uint64_t digest;
 	uint64_t steps;              /* stepper callbacks run */
 	uint64_t calls[SIM_OP_COUNT];  /* ring-buffer calls and output syscalls seen, per op */
-	uint64_t faults_fired;       /* rb + io */
+	uint64_t faults_fired;       /* rb + io + relay peer */
+	uint64_t relay_msgs;         /* messages the relay peer received */
 	uint64_t events;             /* events found in the trace files (in-process CTF parse) */
 	uint64_t bt2_runs;           /* babeltrace2 invocations that read a chunk */
 	bool quit;                   /* on_quit was called */

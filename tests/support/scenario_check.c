@@ -43,7 +43,17 @@ int scn_check_end(struct scn_runctx *x)
 	struct consumer_stats cs;
 	bool rb_faults = sim_fault_fired(&x->w.faults, SIM_KIND_RB) != 0;
 	bool io_faults = sim_fault_fired(&x->w.faults, SIM_KIND_IO) != 0;
-	uint64_t bytes = 0, events = 0;
+	/*
+	 * An allocation failure makes the command it hit fail: the session
+	 * daemon's next steps (a clear-quiescent that did not happen, a flush
+	 * refused) legitimately change what is flushed and written, as a ring
+	 * buffer fault does.  Crashes, leaks, hangs and invariants still count.
+	 */
+	bool alloc_faults = sim_fault_fired(&x->w.faults, SIM_KIND_ALLOC) != 0;
+	/* Faults on the relay sockets only: local output must not notice them. */
+	uint64_t relay_io = x->w.faults.op[SIM_IO_SEND].fired + x->w.faults.op[SIM_IO_RECV].fired;
+	bool io_local = sim_fault_fired(&x->w.faults, SIM_KIND_IO) > relay_io;
+	uint64_t bytes = 0, events = 0, lbytes = 0, levents = 0;
 
 	consumer_get_stats(x->c, &cs);
 	if (cs.channels || cs.streams)
@@ -66,8 +76,12 @@ int scn_check_end(struct scn_runctx *x)
 				continue;
 			bytes += st.bytes_consumed;
 			events += st.events_written - st.events_lost;
+			if (!c->relay) {
+				lbytes += st.bytes_consumed;
+				levents += st.events_written - st.events_lost;
+			}
 			/* a disk that keeps failing cannot be drained into */
-			if (rb_faults || (io_faults && x->o->fault.every) || c->tainted ||
+			if (rb_faults || alloc_faults || (io_faults && x->o->fault.every) || c->tainted ||
 			    !x->check_flush || !st.hung_up)
 				continue;
 			if (st.packet_open)
@@ -82,9 +96,13 @@ int scn_check_end(struct scn_runctx *x)
 						st.bytes_overwritten);
 		}
 	}
-	x->exp_valid = x->check_bytes && !rb_faults && !io_faults;
+	x->exp_valid = x->check_bytes && !rb_faults && !alloc_faults && !io_faults &&
+		       !scn_relay_faulted(x);
 	x->exp_bytes = bytes;
 	x->exp_events = events;
+	x->exp_local_valid = x->check_bytes && !rb_faults && !alloc_faults && !io_local;
+	x->exp_local_bytes = lbytes;
+	x->exp_local_events = levents;
 	return 0;
 }
 
@@ -96,8 +114,41 @@ struct walk {
 	uint64_t data_bytes;
 	uint64_t events;
 	uint64_t md_bytes;
+	uint64_t local_bytes;        /* the same outside the relay's copied output (relay-*) */
+	uint64_t local_events;
 	char bad[256];               /* first corrupt file */
 };
+
+/* See scenario_priv.h. */
+int scn_ctf_events(const uint8_t *buf, size_t len, uint64_t *events, uint64_t *packets)
+{
+	unsigned int nr;
+	const struct sim_ctf_event_class *cls = sim_app_classes(&nr);
+	size_t off = 0;
+
+	while (off < len) {
+		struct sim_ctf_stream_info info;
+		struct sim_ctf_packet_ctx ctx;
+		size_t psize, csize, o = SIM_CTF_PACKET_HEADER_SIZE;
+		uint32_t id;
+		uint64_t ts, fields[SIM_CTF_MAX_FIELDS];
+		int ret;
+
+		if (sim_ctf_read_packet_header(buf + off, len - off, &info, &ctx))
+			return -1;
+		psize = (size_t)(ctx.packet_size / 8);
+		csize = (size_t)(ctx.content_size / 8);
+		if (!psize || psize > len - off || csize > psize || csize < o)
+			return -1;
+		while ((ret = sim_ctf_read_event(buf + off, csize, &o, cls, nr, &id, &ts, fields)) == 0)
+			(*events)++;
+		if (ret != -ENOENT)
+			return -1;
+		(*packets)++;
+		off += psize;
+	}
+	return 0;
+}
 
 /* Count the events of one data file (CTF packets of the sim tracer). */
 static void parse_data(struct walk *w, const char *rel, const uint8_t *buf, size_t len)
@@ -174,8 +225,14 @@ static int walk_dir(struct walk *w, const char *path, const char *rel)
 					if (!strncmp(base, "metadata", 8))
 						w->md_bytes += (uint64_t)got;
 					else if (!strstr(r, "/index/")) {
+						uint64_t before = w->events;
+
 						w->data_bytes += (uint64_t)got;
 						parse_data(w, r, buf, (size_t)got);
+						if (strncmp(r, "relay-", 6)) {
+							w->local_bytes += (uint64_t)got;
+							w->local_events += w->events - before;
+						}
 					}
 				} else {
 					ret = -EIO;
@@ -204,6 +261,13 @@ int scn_digest_output(struct scn_runctx *x, uint64_t *data_bytes, uint64_t *even
 	scn_digest(x, "out.events", w.events);
 	if (w.bad[0])
 		return scn_fail(x, "end: corrupt trace file %s", w.bad);
+	/* Also in sweeps: a fault that only hit the relay leaves local output whole. */
+	if (x->exp_local_valid && (w.local_bytes != x->exp_local_bytes ||
+				   w.local_events != x->exp_local_events))
+		return scn_fail(x, "end: local output: %" PRIu64 " data bytes, %" PRIu64 " events; "
+				"the local channels' ring buffers handed out %" PRIu64 " bytes, %" PRIu64
+				" events", w.local_bytes, w.local_events, x->exp_local_bytes,
+				x->exp_local_events);
 	if (x->o->sweep)
 		return 0;
 	if (x->want_events >= 0 && (uint64_t)x->want_events != w.events)

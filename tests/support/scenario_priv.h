@@ -20,11 +20,15 @@
 #include "sim_io.h"
 #include "sim_loop.h"
 #include "sim_rb.h"
+#include "sim_relayd.h"
+#include "sink_mem.h"
 
 #define SCN_MAX_CHANS 16
 #define SCN_MAX_APPS 16
 #define SCN_PATHNAME "uid/1000/64-bit"
 #define SCN_SESSION 7
+#define SCN_RELAY_SESSION 1          /* the relay's id of the session (sim_relayd_connect) */
+#define SCN_MAX_MD_UNITS 64
 
 /* A channel the scenario asked for. */
 struct scn_chan {
@@ -36,6 +40,7 @@ struct scn_chan {
 	struct rb_channel *rbc;      /* our reference (stats at the end), or NULL */
 	bool tainted;                /* an app died mid-packet / holds a slot */
 	bool cleared;                /* CLEAR_CHANNEL was sent */
+	bool relay;                  /* streamed to a relay daemon (relayd=) */
 };
 
 struct scn_app {
@@ -89,6 +94,14 @@ struct scn_runctx {
 	unsigned int nr_apps;
 	struct scn_pending_reply pend;
 
+	/* the simulated relay peer (scenario_relay.c); always in the io stack, idle until started */
+	struct sink_mem_fs *relay_fs;
+	struct sim_relayd *relay;
+	bool relay_started;
+	uint32_t relay_minor;
+	uint64_t md_units[SCN_MAX_MD_UNITS];  /* where each metadata push / serve ended */
+	unsigned int nr_md_units;
+
 	int line;                    /* statement being run */
 	int quit_calls;
 	bool cmd_closed;
@@ -101,6 +114,14 @@ struct scn_runctx {
 	bool exp_valid;              /* conservation totals below are meaningful */
 	uint64_t exp_bytes;          /* data bytes the ring buffers handed out */
 	uint64_t exp_events;         /* events committed and not declared lost */
+	/*
+	 * The same for the channels written locally, which must hold also when
+	 * only the relay failed (peer faults, send / recv faults): local output
+	 * untouched by relay trouble, checked in fault sweeps too.
+	 */
+	bool exp_local_valid;
+	uint64_t exp_local_bytes;
+	uint64_t exp_local_events;
 };
 
 /* A row of the verb table (scenario_run.c): one statement of the scenario language. */
@@ -122,6 +143,31 @@ int scn_verb_check(const struct scn_step *s, char *err, size_t len);
 int scn_fail(struct scn_runctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Mix a tagged value into the digest. */
 void scn_digest(struct scn_runctx *x, const char *tag, uint64_t v);
+
+/* Argument helpers (scenario_run.c): `key=` value, bare word, positional number, key number. */
+const char *scn_kv(const struct scn_step *s, const char *key);
+bool scn_flag(const struct scn_step *s, const char *word);
+int scn_pos_u64(struct scn_runctx *x, const struct scn_step *s, int i, uint64_t *out);
+int scn_kv_u64(struct scn_runctx *x, const struct scn_step *s, const char *key, uint64_t def,
+	       uint64_t *out);
+/* A command followed by an fd, its final status collected (expected SUCCESS).  0 / -1. */
+int scn_cmd_fd(struct scn_runctx *x, const struct scn_step *s, const struct cmd *c, int fd,
+	       const char *verb);
+/* TSDL of every data channel got so far, or of data channel `for_key` (malloc'd, or NULL). */
+char *scn_tsdl(struct scn_runctx *x, const char *for_key);
+
+/* The relay peer (scenario_relay.c): set-up, the `relay` verb, `expect relay`, end checks. */
+int scn_relay_setup(struct scn_runctx *x, const struct io *inner, const struct io **out);
+int scn_relay_verb(struct scn_runctx *x, const struct scn_step *s);
+int scn_relay_expect(struct scn_runctx *x, const struct scn_step *s);
+/* After the consumer is gone: no protocol error, output copied into the run's directory. */
+int scn_relay_end(struct scn_runctx *x, bool check);
+void scn_relay_free(struct scn_runctx *x);
+/* Relay faults fired or the relay killed: conservation checks do not hold. */
+bool scn_relay_faulted(struct scn_runctx *x);
+
+/* Events and packets of a data stream image (sim CTF); 0, or -1 when it does not parse. */
+int scn_ctf_events(const uint8_t *buf, size_t len, uint64_t *events, uint64_t *packets);
 
 /* After-step hook: fail the run on the first invariant violation (scenario_check.c). */
 void scn_after_step(void *arg);

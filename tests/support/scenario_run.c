@@ -112,6 +112,19 @@ static int pos_u64(struct scn_runctx *x, const struct scn_step *s, int i, uint64
 	return parse_u64(x, s->argv[i], out);
 }
 
+/* See scenario_priv.h. */
+const char *scn_kv(const struct scn_step *s, const char *key) { return kv(s, key); }
+bool scn_flag(const struct scn_step *s, const char *word) { return flag(s, word); }
+int scn_pos_u64(struct scn_runctx *x, const struct scn_step *s, int i, uint64_t *out)
+{
+	return pos_u64(x, s, i, out);
+}
+int scn_kv_u64(struct scn_runctx *x, const struct scn_step *s, const char *key, uint64_t def,
+	       uint64_t *out)
+{
+	return kv_u64(x, s, key, def, out);
+}
+
 /* "10ms", "5us", "3s", "100" (ns). */
 static int parse_dur(struct scn_runctx *x, const char *v, uint64_t *ns)
 {
@@ -208,6 +221,7 @@ static int make_chunk_dirs(struct scn_runctx *x, const char *sub)
 static int setup(struct scn_runctx *x, int possible, int online)
 {
 	struct consumer_env env = { 0 };
+	const struct io *relay_io = NULL;
 	int ccmd = -1, cmd_md = -1;
 	const char *tmp = getenv("TMPDIR");
 
@@ -233,7 +247,10 @@ static int setup(struct scn_runctx *x, int possible, int online)
 		return scn_fail(x, "fake_sessiond_init failed");
 	x->fs_ok = true;
 	x->fs.max_steps = x->max_steps;
-	sim_io_init(&x->sio, &io_posix, &x->w.faults);
+	/* consumer -> sim_io (syscall faults) -> relay peer -> posix */
+	if (scn_relay_setup(x, &io_posix, &relay_io))
+		return -1;
+	sim_io_init(&x->sio, relay_io, &x->w.faults);
 	if (x->o->fault.nth && sim_fault_arm(&x->w.faults, &x->o->fault))
 		return scn_fail(x, "bad fault");
 	env.rb = &x->rb;
@@ -460,6 +477,35 @@ static char *tsdl_for(struct scn_runctx *x, const struct scn_step *s)
 	return sim_app_tsdl(rcs, n);
 }
 
+/* See scenario_priv.h. */
+char *scn_tsdl(struct scn_runctx *x, const char *for_key)
+{
+	char word[] = "tsdl", opt[64];
+	struct scn_step all = { .argc = 1, .argv = { word, opt } };
+
+	if (for_key) {
+		snprintf(opt, sizeof(opt), "for=%s", for_key);
+		all.argc = 2;
+	}
+	return tsdl_for(x, &all);
+}
+
+/* See scenario_priv.h. */
+int scn_cmd_fd(struct scn_runctx *x, const struct scn_step *s, const struct cmd *c, int fd,
+	       const char *verb)
+{
+	if (send_cmd_fd(x, s, c, fd, verb))
+		return -1;
+	return x->pend.active ? finish_reply(x) : 0;
+}
+
+/* Remember where a metadata unit ended (the coherence check of `expect relay`). */
+static void md_unit(struct scn_runctx *x, uint64_t end)
+{
+	if (x->nr_md_units < SCN_MAX_MD_UNITS)
+		x->md_units[x->nr_md_units++] = end;
+}
+
 /* ---- statements: session daemon commands --------------------------------- */
 
 static int st_startup(struct scn_runctx *x, const struct scn_step *s)
@@ -492,6 +538,22 @@ static int st_chunk(struct scn_runctx *x, const struct scn_step *s)
 
 	if (pos_u64(x, s, 1, &id))
 		return -1;
+	if (kv(s, "relayd")) {
+		/* A chunk on the relay: created there, no directory fd follows. */
+		c.u.create_chunk.relayd_id.set = true;
+		if (kv_u64(x, s, "relayd", 0, &c.u.create_chunk.relayd_id.value))
+			return -1;
+		if (kv_u64(x, s, "session", SCN_SESSION, &c.u.create_chunk.session_id))
+			return -1;
+		c.u.create_chunk.chunk_id = id;
+		c.u.create_chunk.creation_ts_s = 1700000000;
+		if (kv(s, "name"))
+			snprintf(c.u.create_chunk.override_name,
+				 sizeof(c.u.create_chunk.override_name), "%s", kv(s, "name"));
+		if (send_cmd(x, &c))
+			return -1;
+		return owe(x, s, RK_STATUS, "CREATE_TRACE_CHUNK", true);
+	}
 	if (d)
 		snprintf(sub, sizeof(sub), "%s", d);
 	else
@@ -520,8 +582,14 @@ static int st_close_chunk(struct scn_runctx *x, const struct scn_step *s)
 
 	if (pos_u64(x, s, 1, &id))
 		return -1;
-	c.u.close_chunk.session_id = SCN_SESSION;
+	if (kv_u64(x, s, "session", SCN_SESSION, &c.u.close_chunk.session_id))
+		return -1;
 	c.u.close_chunk.chunk_id = id;
+	if (kv(s, "relayd")) {
+		c.u.close_chunk.relayd_id.set = true;
+		if (kv_u64(x, s, "relayd", 0, &c.u.close_chunk.relayd_id.value))
+			return -1;
+	}
 	c.u.close_chunk.close_ts_s = 1700000001;
 	c.u.close_chunk.close_command_set = flag(s, "delete");
 	c.u.close_chunk.close_command = flag(s, "delete") ? CMD_CLOSE_DELETE :
@@ -540,8 +608,14 @@ static int st_chunk_exists(struct scn_runctx *x, const struct scn_step *s)
 
 	if (pos_u64(x, s, 1, &id))
 		return -1;
-	c.u.chunk_exists.session_id = SCN_SESSION;
+	if (kv_u64(x, s, "session", SCN_SESSION, &c.u.chunk_exists.session_id))
+		return -1;
 	c.u.chunk_exists.chunk_id = id;
+	if (kv(s, "relayd")) {
+		c.u.chunk_exists.relayd_id.set = true;
+		if (kv_u64(x, s, "relayd", 0, &c.u.chunk_exists.relayd_id.value))
+			return -1;
+	}
 	if (send_cmd(x, &c))
 		return -1;
 	return owe(x, s, RK_STATUS, "TRACE_CHUNK_EXISTS", false);
@@ -568,6 +642,7 @@ static int st_ask(struct scn_runctx *x, const struct scn_step *s)
 		return scn_fail(x, "too many channels");
 	ch->metadata = md;
 	ch->overwrite = flag(s, "overwrite");
+	ch->relay = kv(s, "relayd") != NULL;
 	a->key = key;
 	if (kv_u64(x, s, "session", SCN_SESSION, &a->session_id) ||
 	    kv_u64(x, s, "session_per_pid", 0, &a->session_id_per_pid))
@@ -671,6 +746,7 @@ static int st_push(struct scn_runctx *x, const struct scn_step *s)
 		len = full - off;
 	c.u.push_metadata.target_offset = off;
 	c.u.push_metadata.len = len;
+	md_unit(x, off + len);
 	if (send_cmd(x, &c))
 		goto out;
 	ack = fake_sessiond_recv_status(&x->fs);
@@ -722,6 +798,7 @@ static int st_serve_metadata(struct scn_runctx *x, const struct scn_step *s)
 		if (want < len)
 			len = want;
 	}
+	md_unit(x, off + len);
 	ret = fake_sessiond_serve_metadata(&x->fs, &req, off, 0, tsdl + off, len,
 					   flag(s, "noregistry"));
 	free(tsdl);
@@ -745,8 +822,8 @@ static int st_drain(struct scn_runctx *x, const struct scn_step *s)
 {
 	struct cmd c = { .type = CMD_DATA_PENDING };
 
-	(void)s;
-	c.u.data_pending.session_id = SCN_SESSION;
+	if (kv_u64(x, s, "session", SCN_SESSION, &c.u.data_pending.session_id))
+		return -1;
 	for (int i = 0; i < 50; i++) {
 		int32_t v;
 
@@ -1093,6 +1170,8 @@ static int st_expect(struct scn_runctx *x, const struct scn_step *s)
 			return scn_fail(x, "no wait '%s' pending", s->argv[2]);
 		return 0;
 	}
+	if (!strcmp(what, "relay"))
+		return scn_relay_expect(x, s);
 	if (!strcmp(what, "events")) {
 		uint64_t n;
 
@@ -1255,9 +1334,10 @@ static const struct scn_verb verbs[] = {
 	{ "cpu", 2, 2, st_cpu, LOCAL | OWED, 0, "cpu N online|offline" },
 	{ "advance", 1, 1, st_advance, LOCAL | OWED, 0, "advance DURATION" },
 	{ "startup", 0, 1, st_startup, 0, 0, "startup" },
-	{ "chunk", 1, 3, st_chunk, 0, 0, "chunk ID [dir=NAME]" },
-	{ "close_chunk", 1, 3, st_close_chunk, 0, 0, "close_chunk ID [delete]" },
-	{ "chunk_exists", 1, 2, st_chunk_exists, 0, 0, "chunk_exists ID" },
+	{ "chunk", 1, 5, st_chunk, 0, 0, "chunk ID [dir=NAME] | chunk ID relayd=R [name=S] "
+	  "[session=N]" },
+	{ "close_chunk", 1, 5, st_close_chunk, 0, 0, "close_chunk ID [delete] [relayd=R] [session=N]" },
+	{ "chunk_exists", 1, 4, st_chunk_exists, 0, 0, "chunk_exists ID [relayd=R] [session=N]" },
 	{ "ask", 2, 16, st_ask, 0, 0, "ask KEY data|metadata [chunk=ID] [overwrite] [nomonitor] "
 	  "[subbuf=N] [nsub=N] [switch_us=N] [monitor_us=N] [relayd=ID] [name=S] [streams=N] "
 	  "[session=N] [session_per_pid=N] [chan_id=N]" },
@@ -1277,11 +1357,14 @@ static const struct scn_verb verbs[] = {
 	{ "serve_metadata", 0, 5, st_serve_metadata, LOCAL | OWED, 0,
 	  "serve_metadata [offset=N] [len=N] [empty] [noregistry] [for=DATAKEY]" },
 	{ "data_pending", 0, 2, st_data_pending, 0, 0, "data_pending [expect=N] [session=N]" },
-	{ "drain", 0, 0, st_drain, 0, 0, "drain" },
+	{ "drain", 0, 1, st_drain, 0, 0, "drain [session=N]" },
 	{ "discarded", 1, 2, st_stats_cmd, 0, CMD_DISCARDED_EVENTS, "discarded KEY" },
 	{ "lost", 1, 2, st_stats_cmd, 0, CMD_LOST_PACKETS, "lost KEY" },
 	{ "add_relayd", 1, 3, st_add_relayd, 0, 0, "add_relayd ID [data]" },
 	{ "destroy_relayd", 1, 2, st_destroy_relayd, 0, 0, "destroy_relayd ID" },
+	{ "relay", 1, 6, scn_relay_verb, LOCAL | OWED, 0, "relay start [minor=N] | relay connect ID [session=N] "
+	  "| relay fault MSG action=fail|close|stall|short|garbage [nth=N] [persistent] | "
+	  "relay kill | relay pending on|off" },
 	{ "garbage", 1, 3, st_garbage, 0, 0, "garbage TYPE [ones]" },
 	{ "close", 1, 1, st_close, LOCAL | OWED, 0, "close cmd|md" },
 	{ "send", 1, ANY, st_send, OWED, 0, "send COMMAND ... (its reply is collected by `reply`)" },
@@ -1296,8 +1379,10 @@ static const struct scn_verb verbs[] = {
 	{ "mark", 0, 0, st_mark, LOCAL | OWED, 0, "mark" },
 	{ "fault", 2, 6, st_fault, LOCAL | OWED, 0, "fault rb OP [nth=N] [status=S] [persistent] "
 	  "[every=K] | fault io CALL [nth=N] err=E [persistent] [every=K]" },
-	{ "expect", 1, 3, st_expect, LOCAL | OWED, 0, "expect stats [channels=N] [streams=N] | "
-	  "quit | noquit | elapsed max=DURATION | gets | pending NAME | events N" },
+	{ "expect", 1, 8, st_expect, LOCAL | OWED, 0, "expect stats [channels=N] [streams=N] | "
+	  "quit | noquit | elapsed max=DURATION | gets | pending NAME | events N | relay "
+	  "[errors=N] [streams=N] [packets=N] [events=N] [unannounced=N] [live=N] [refused=N] "
+	  "[metadata=coherent|complete [for=DATAKEY]] [stream=NAME]" },
 	{ "nocheck", 1, 2, st_nocheck, LOCAL, 0, "nocheck bytes|flush" },
 };
 
@@ -1409,6 +1494,10 @@ static void teardown(struct scn_runctx *x)
 	}
 	x->c = NULL;
 	sim_fault_alloc_attach(NULL);
+	/* The consumer closed its relay sockets: the peer's output joins the run's. */
+	if (scn_relay_end(x, ok))
+		ok = false;
+	scn_relay_free(x);
 	if (x->fs_ok)
 		fake_sessiond_fini(&x->fs);
 	if (x->st_ok)
@@ -1426,9 +1515,9 @@ static void teardown(struct scn_runctx *x)
 		close(x->mon_rd);
 	for (int i = 0; i < SIM_OP_COUNT; i++)
 		x->r->calls[i] = x->w.faults.op[i].calls;
-	x->r->faults_fired = sim_fault_fired(&x->w.faults, SIM_KIND_RB) +
-			     sim_fault_fired(&x->w.faults, SIM_KIND_IO) +
-			     sim_fault_fired(&x->w.faults, SIM_KIND_ALLOC);
+	x->r->faults_fired += sim_fault_fired(&x->w.faults, SIM_KIND_RB) +
+			      sim_fault_fired(&x->w.faults, SIM_KIND_IO) +
+			      sim_fault_fired(&x->w.faults, SIM_KIND_ALLOC);
 	if (x->rb_ok) {
 		left = sim_rb_fini(&x->rb);
 		if (left && ok)

@@ -3,7 +3,8 @@
  * Replay of the nine recorded session-daemon conversations into the consumer
  * core on the simulation (tests/support/replay.h).  One test per capture:
  * every compared reply must match (under replay_mask.c), the walk must reach
- * the end (streaming ones: the relayd refusal), the consumer must quit on
+ * the end (streaming ones over the sim relay peer, which must record no
+ * protocol error; the live one up to its first live-timer line), the consumer must quit on
  * EOF, and for the local captures babeltrace2 must read exactly the events
  * the sim apps wrote, minus what the sim declared lost (not app-killed: the
  * killed app's open packet, with its uncommitted event, is unreadable by
@@ -12,6 +13,7 @@
  * showing that the harness notices wrong replies, missing replies, other
  * stream counts and malformed lines, and unit tests of the mask rules.
  */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,7 +35,7 @@
 #define SEED 0x5eed2026u
 
 /* Replay one real capture and assert everything the harness measured. */
-static void run(const char *scenario, bool bt2, bool streaming)
+static void run_live(const char *scenario, bool bt2, bool streaming, bool live)
 {
 	struct replay_result res;
 	int fds_before = test_open_fd_count();
@@ -60,10 +62,37 @@ static void run(const char *scenario, bool bt2, bool streaming)
 	assert_string_equal(res.invariant, "");
 	assert_true(res.compared > 0);
 	assert_int_equal(res.matched, res.compared);
-	assert_int_equal(res.stopped_at_relayd, streaming);
-	/* Each line is compared or skipped (the error line, and past a relayd stop). */
+	/* Streaming goes through: the sim relay peer answers, and found nothing to reject. */
+	assert_false(res.stopped_at_relayd);
+	assert_int_equal(res.relay_errors, 0);
+	printf("replay %s: relay peer: %" PRIu64 " messages, %zu capture relay lines:", scenario,
+	       res.relay_msgs, res.relay_lines);
+	for (unsigned int k = 1; k < REPLAY_RELAY_KINDS; k++)
+		if (res.relay_counts[k])
+			printf(" %u=%" PRIu64, k, res.relay_counts[k]);
+	printf("\n");
+	assert_true(streaming ? res.relay_msgs > (live ? 3u : 10u) :
+		    res.relay_msgs == 0);
+	if (streaming) {
+		/*
+		 * The conversation has the stock consumer's shape (capture header:
+		 * "relayd message counts"); packet, index, metadata and data-pending
+		 * counts follow the sim's trace and timing, not compared.
+		 */
+		assert_int_equal(res.relay_counts[1], 3);     /* ADD_STREAM */
+		assert_int_equal(res.relay_counts[16], 1);    /* STREAMS_SENT */
+		assert_int_equal(res.relay_counts[19], 1);    /* CREATE_TRACE_CHUNK */
+		assert_int_equal(res.relay_counts[7], 3);     /* CLOSE_STREAM */
+		if (!live) {
+			assert_int_equal(res.relay_counts[18], 2);    /* ROTATE_STREAMS */
+			assert_int_equal(res.relay_counts[20], 1);    /* CLOSE_TRACE_CHUNK */
+			assert_int_equal(res.relay_counts[21], 1);    /* TRACE_CHUNK_EXISTS */
+		}
+	}
+	/* Each line is compared or skipped (the error line, and past a live-timer stop). */
 	assert_int_equal(res.compared + res.skipped, c2s + 1);
-	if (!streaming)
+	assert_int_equal(res.stopped_at_live, live);
+	if (!live)
 		assert_int_equal(res.skipped, 1);
 	assert_true(res.quit_clean);
 	if (bt2) {
@@ -71,6 +100,11 @@ static void run(const char *scenario, bool bt2, bool streaming)
 		assert_int_equal(res.bt2_events, (long)(res.events_written - res.events_lost));
 	}
 	assert_int_equal(test_open_fd_count(), fds_before);
+}
+
+static void run(const char *scenario, bool bt2, bool streaming)
+{
+	run_live(scenario, bt2, streaming, false);
 }
 
 static void test_basic(void **state) { (void)state; run("basic", true, false); }
@@ -89,7 +123,11 @@ static void test_overwrite_snapshot(void **state)
 	run("overwrite-snapshot", true, false);
 }
 static void test_streaming(void **state) { (void)state; run("streaming", false, true); }
-static void test_streaming_live(void **state) { (void)state; run("streaming-live", false, true); }
+static void test_streaming_live(void **state)
+{
+	(void)state;
+	run_live("streaming-live", false, true, true);
+}
 
 static void test_unknown_capture(void **state)
 {
@@ -566,6 +604,27 @@ static void test_mask_rules(void **state)
 				       (const uint8_t *)"vm/x", 4, NULL));
 	assert_false(replay_mask_match(REPLAY_PART_CLOSE_CHUNK_PATH, NULL, (const uint8_t *)"", 1,
 				       (const uint8_t *)"vm/x", 5, NULL));
+	/* close chunk header {code, path length}: the length only varies on a relayd */
+	{
+		uint8_t rec[8] = { 0 }, act[8] = { 0 }, bad[8] = { 0 };
+		uint32_t rl = 22, al = 20, code = 124;
+
+		memcpy(rec + 4, &rl, 4);
+		memcpy(act + 4, &al, 4);
+		memcpy(bad, &code, 4);
+		memcpy(bad + 4, &al, 4);
+		assert_true(replay_mask_match(REPLAY_PART_CLOSE_CHUNK_HEADER, &h, rec, 8, act, 8,
+					      NULL));
+		assert_false(replay_mask_match(REPLAY_PART_CLOSE_CHUNK_HEADER, &h, rec, 8, bad, 8,
+					       NULL));
+		assert_false(replay_mask_match(REPLAY_PART_CLOSE_CHUNK_HEADER, &h, rec, 8, zero8, 8,
+					       NULL));   /* no path */
+		h.relayd_chunk = false;
+		assert_false(replay_mask_match(REPLAY_PART_CLOSE_CHUNK_HEADER, &h, rec, 8, act, 8,
+					       NULL));
+		assert_true(replay_mask_match(REPLAY_PART_CLOSE_CHUNK_HEADER, &h, rec, 8, rec, 8,
+					      NULL));
+	}
 	assert_string_equal(replay_part_name(REPLAY_PART_MONITOR), "monitor sample");
 	assert_string_equal(replay_part_name(REPLAY_PART_COUNT), "?");
 }
