@@ -659,6 +659,9 @@ static int st_ask(struct scn_runctx *x, const struct scn_step *s)
 	if (kv_u64(x, s, "monitor_us", 0, &v))
 		return -1;
 	a->monitor_timer_us = (uint32_t)v;
+	if (kv_u64(x, s, "live_us", 0, &v))
+		return -1;
+	a->live_timer_us = (uint32_t)v;
 	a->monitor = !flag(s, "nomonitor");
 	a->buffer_creds.uid = getuid();
 	a->buffer_creds.gid = getgid();
@@ -1338,9 +1341,9 @@ static const struct scn_verb verbs[] = {
 	  "[session=N]" },
 	{ "close_chunk", 1, 5, st_close_chunk, 0, 0, "close_chunk ID [delete] [relayd=R] [session=N]" },
 	{ "chunk_exists", 1, 4, st_chunk_exists, 0, 0, "chunk_exists ID [relayd=R] [session=N]" },
-	{ "ask", 2, 16, st_ask, 0, 0, "ask KEY data|metadata [chunk=ID] [overwrite] [nomonitor] "
-	  "[subbuf=N] [nsub=N] [switch_us=N] [monitor_us=N] [relayd=ID] [name=S] [streams=N] "
-	  "[session=N] [session_per_pid=N] [chan_id=N]" },
+	{ "ask", 2, 17, st_ask, 0, 0, "ask KEY data|metadata [chunk=ID] [overwrite] [nomonitor] "
+	  "[subbuf=N] [nsub=N] [switch_us=N] [monitor_us=N] [live_us=N] [relayd=ID] [name=S] "
+	  "[streams=N] [session=N] [session_per_pid=N] [chan_id=N]" },
 	{ "get", 1, 2, st_key_cmd, 0, CMD_GET_CHANNEL, "get KEY" },
 	{ "release", 1, 1, st_release, LOCAL | OWED, 0, "release KEY" },
 	{ "setup_metadata", 1, 2, st_key_cmd, 0, CMD_SETUP_METADATA, "setup_metadata KEY" },
