@@ -73,6 +73,10 @@ static int discard_describe(void *arg, struct rb_stream *rbs, struct subbuf *sb)
 
 	(void)sb;
 	if (rb_sequence_number(rbs, &seq) == RB_OK) {
+		if (!stream_seq_sane(&s->stats, seq)) {
+			rb_mark_corrupt(rbs, "packet sequence number went backwards");
+			return -EIO;
+		}
 		s->stats.last_seq = seq;
 		s->stats.last_seq_valid = true;
 	}
@@ -198,8 +202,9 @@ static void data_stream_drop_corrupt(struct stream *s)
 	struct channel *ch = s->chan;
 	char label[CMD_NAME_MAX + 128];
 
-	ERR("%s: stream %s: ring buffer corrupted by the application; stream dropped, "
-	    "its unread packets are lost", channel_label(ch, label, sizeof(label)), s->name);
+	ERR("%s: stream %s: ring buffer corrupted by the application (%s); stream dropped, "
+	    "its unread packets are lost", channel_label(ch, label, sizeof(label)), s->name,
+	    s->rbs->corrupt_why ? s->rbs->corrupt_why : "reported by the ring buffer");
 	if (s->src) {
 		loop_remove(ch->c->env.data_loop, s->src);
 		s->src = NULL;

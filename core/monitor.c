@@ -30,6 +30,9 @@ static void monitor_tick(void *arg)
 	cds_list_for_each_entry(s, &ch->data_streams, chan_node) {
 		uint64_t produced, consumed, used;
 
+		/* Issue 11: a corrupted stream (its drop pending) says nothing true. */
+		if (s->rbs->corrupt)
+			continue;
 		if (rb_snapshot_sample_positions(s->rbs) != RB_OK ||
 		    rb_snapshot_produced(s->rbs, &produced) != RB_OK ||
 		    rb_snapshot_consumed(s->rbs, &consumed) != RB_OK)

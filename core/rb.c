@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * rb.c - the hold-checked wrappers of the ring-buffer seam (rb.h): the one
+ * rb.c - the checked wrappers of the ring-buffer seam (rb.h): the one
  * record of which get holds a sub-buffer (struct rb_stream.hold) and the one
  * place that refuses what the hold does not allow, so the adapters do not
- * check it again.  Runs on the loop owning the stream; status names.
+ * check it again; and the one place that checks what an app can make
+ * nonsense by writing its ring buffer (sub-buffer size, positions: issue
+ * 11), before the core loops over it or hands it back to the library.
+ * Runs on the loop owning the stream; status names.
  */
 #include "rb.h"
 
@@ -26,6 +29,126 @@ const char *rb_status_str(enum rb_status status)
 	}
 	return "unknown status";
 }
+
+/* ---- checks of what the app can write (issue 11; contract in rb.h) ---- */
+
+enum rb_status rb_channel_create(struct rb *rb, const struct rb_channel_attr *attr,
+				 struct rb_channel **out)
+{
+	enum rb_status rs = rb->ops->channel_create(rb, attr, out);
+
+	/* Geometry the adapter accepted; an overflowing product stays "unknown". */
+	if (rs == RB_OK && attr && out && *out && attr->num_subbuf &&
+	    attr->subbuf_size <= UINT64_MAX / attr->num_subbuf)
+		(*out)->buf_size = attr->subbuf_size * attr->num_subbuf;
+	return rs;
+}
+
+/* A check failed: the stream is corrupt for good (rb.h).  Always RB_CORRUPT. */
+static enum rb_status insane(struct rb_stream *s, const char *why)
+{
+	DBG("stream (cpu %d): ring buffer corrupted: %s", s->cpu, why);
+	rb_mark_corrupt(s, why);
+	return RB_CORRUPT;
+}
+
+enum rb_status rb_max_subbuf_size(struct rb_stream *s, uint64_t *o)
+{
+	enum rb_status rs;
+
+	if (s->corrupt)
+		return RB_CORRUPT;
+	rs = rb_note(s, s->ops->max_subbuf_size(s, o));
+	if (rs != RB_OK || !o)
+		return rs;
+	if (*o == 0 || (*o & (*o - 1)))
+		return insane(s, "sub-buffer size not a power of two");
+	if (s->seen.max_sb && *o != s->seen.max_sb)
+		return insane(s, "sub-buffer size changed");
+	s->seen.max_sb = *o;
+	return RB_OK;
+}
+
+/* A new sample: its positions are checked against each other once both are read. */
+static enum rb_status sampled(struct rb_stream *s, enum rb_status rs)
+{
+	if (rs == RB_OK)
+		s->seen.s_has_consumed = s->seen.s_has_produced = false;
+	return rb_note(s, rs);
+}
+
+enum rb_status rb_snapshot(struct rb_stream *s)
+{
+	return s->corrupt ? RB_CORRUPT : sampled(s, s->ops->snapshot(s));
+}
+
+enum rb_status rb_snapshot_sample_positions(struct rb_stream *s)
+{
+	return s->corrupt ? RB_CORRUPT : sampled(s, s->ops->snapshot_sample_positions(s));
+}
+
+/*
+ * Both positions of the current sample are known: consumed <= produced
+ * <= consumed + buffer size + one sub-buffer (signed distances: the
+ * counters may wrap).  Bounds unknown (buf_size or max_sb 0) are skipped.
+ */
+static enum rb_status check_sample(struct rb_stream *s)
+{
+	uint64_t used = s->seen.s_produced - s->seen.s_consumed;
+	uint64_t bound = s->chan ? s->chan->buf_size : 0;
+
+	if (!s->seen.s_has_consumed || !s->seen.s_has_produced)
+		return RB_OK;
+	if ((int64_t)used < 0)
+		return insane(s, "consumed position past the produced one");
+	if (bound && s->seen.max_sb && bound <= UINT64_MAX - s->seen.max_sb &&
+	    used > bound + s->seen.max_sb)
+		return insane(s, "positions further apart than the buffer size");
+	return RB_OK;
+}
+
+enum rb_status rb_snapshot_produced(struct rb_stream *s, uint64_t *o)
+{
+	enum rb_status rs;
+	uint64_t sb;
+
+	if (s->corrupt)
+		return RB_CORRUPT;
+	rs = rb_note(s, s->ops->snapshot_produced(s, o));
+	if (rs != RB_OK || !o)
+		return rs;
+	/* rb_snapshot floors produced, sample_positions does not: compare sub-buffers. */
+	if (s->seen.max_sb) {
+		sb = *o & ~(s->seen.max_sb - 1);
+		if (s->seen.has_produced && (int64_t)(sb - s->seen.produced_sb) < 0)
+			return insane(s, "produced position went backwards");
+		s->seen.produced_sb = sb;
+		s->seen.has_produced = true;
+	}
+	s->seen.s_produced = *o;
+	s->seen.s_has_produced = true;
+	return check_sample(s);
+}
+
+enum rb_status rb_snapshot_consumed(struct rb_stream *s, uint64_t *o)
+{
+	enum rb_status rs;
+
+	if (s->corrupt)
+		return RB_CORRUPT;
+	rs = rb_note(s, s->ops->snapshot_consumed(s, o));
+	if (rs != RB_OK || !o)
+		return rs;
+	if (s->seen.has_consumed && (int64_t)(*o - s->seen.consumed) < 0)
+		return insane(s, "consumed position went backwards");
+	s->seen.consumed = *o;
+	s->seen.has_consumed = true;
+	s->seen.s_consumed = *o;
+	s->seen.s_has_consumed = true;
+	return check_sample(s);
+}
+
+/* ---- hold checks ---- */
 
 /* A get (or a clear) needs a stream that holds nothing: it would leak the hold. */
 static bool idle(const struct rb_stream *s, const char *op)

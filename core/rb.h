@@ -103,6 +103,26 @@ struct rb;
 struct rb_channel {
 	const struct rb_ops *ops;
 	struct rb *rb;
+	/*
+	 * Bytes of one stream's buffer (sub-buffer size x count), written by
+	 * rb_channel_create() for the position checks of rb.c; 0 = unknown.
+	 */
+	uint64_t buf_size;
+};
+
+/*
+ * What the wrappers saw of a stream (rb.c), to check each new answer of the
+ * app-writable ring buffer against the last ones (issue 11).  Written by the
+ * rb_* wrappers only; zero at creation.
+ */
+struct rb_seen {
+	uint64_t max_sb;           /* first max_subbuf_size answer; 0 until then */
+	uint64_t consumed;         /* last consumed position read */
+	uint64_t produced_sb;      /* last produced position read, floored to max_sb */
+	bool has_consumed, has_produced;
+	/* the positions read from the current sample (rb_snapshot / sample_positions) */
+	uint64_t s_consumed, s_produced;
+	bool s_has_consumed, s_has_produced;
 };
 
 /* Which get holds a sub-buffer of a stream: it decides the matching put. */
@@ -125,6 +145,9 @@ struct rb_stream {
 	 * a corrupted buffer is entered at most once more.
 	 */
 	bool corrupt;
+	/* Why, when a check of the wrappers or of the core found it (static string), or NULL. */
+	const char *corrupt_why;
+	struct rb_seen seen;
 };
 
 /* An adapter instance: its ops and its private context. */
@@ -251,9 +274,9 @@ struct rb_ops {
 
 static inline int rb_nr_streams_per_channel(struct rb *rb)
 { return rb->ops->nr_streams_per_channel(rb); }
-static inline enum rb_status rb_channel_create(struct rb *rb, const struct rb_channel_attr *attr,
-					       struct rb_channel **out)
-{ return rb->ops->channel_create(rb, attr, out); }
+/* Also records the buffer size for the position checks (rb_channel.buf_size). */
+enum rb_status rb_channel_create(struct rb *rb, const struct rb_channel_attr *attr,
+				 struct rb_channel **out);
 static inline void rb_channel_destroy(struct rb_channel *c)
 { if (c) c->ops->channel_destroy(c); }
 static inline int rb_channel_wait_fd(struct rb_channel *c) { return c->ops->channel_wait_fd(c); }
@@ -272,28 +295,34 @@ static inline enum rb_status rb_stream_close_wait_fd(struct rb_stream *s)
 static inline enum rb_status rb_stream_close_wakeup_fd(struct rb_stream *s)
 { return s->ops->stream_close_wakeup_fd(s); }
 /*
- * The core found the held packet's description impossible (sizes against
- * each other, issue 11): the stream is corrupt from now on, as if an op had
- * said so.
+ * The core found what the ring buffer reports impossible (issue 11: sizes
+ * against each other, sequence numbers going back): the stream is corrupt
+ * from now on, as if an op had said so.  `why` (a static string) goes into
+ * the one log line of the stream's drop (rb_stream.corrupt_why).
  */
-static inline void rb_mark_corrupt(struct rb_stream *s) { s->corrupt = true; }
+static inline void rb_mark_corrupt(struct rb_stream *s, const char *why)
+{ if (!s->corrupt) s->corrupt_why = why; s->corrupt = true; }
 /* Record a RB_CORRUPT answer on the stream (rb_stream.corrupt). */
 static inline enum rb_status rb_note(struct rb_stream *s, enum rb_status st)
 { if (st == RB_CORRUPT) s->corrupt = true; return st; }
-static inline enum rb_status rb_max_subbuf_size(struct rb_stream *s, uint64_t *o)
-{ return s->corrupt ? RB_CORRUPT : rb_note(s, s->ops->max_subbuf_size(s, o)); }
 static inline enum rb_status rb_flush(struct rb_stream *s, bool active)
 { return s->corrupt ? RB_CORRUPT : rb_note(s, s->ops->flush(s, active)); }
-static inline enum rb_status rb_snapshot(struct rb_stream *s)
-{ return s->corrupt ? RB_CORRUPT : rb_note(s, s->ops->snapshot(s)); }
-static inline enum rb_status rb_snapshot_sample_positions(struct rb_stream *s)
-{ return s->corrupt ? RB_CORRUPT : rb_note(s, s->ops->snapshot_sample_positions(s)); }
-static inline enum rb_status rb_snapshot_produced(struct rb_stream *s, uint64_t *o)
-{ return s->corrupt ? RB_CORRUPT : rb_note(s, s->ops->snapshot_produced(s, o)); }
-static inline enum rb_status rb_snapshot_consumed(struct rb_stream *s, uint64_t *o)
-{ return s->corrupt ? RB_CORRUPT : rb_note(s, s->ops->snapshot_consumed(s, o)); }
 static inline enum rb_status rb_current_timestamp(struct rb_stream *s, uint64_t *o)
 { return s->corrupt ? RB_CORRUPT : rb_note(s, s->ops->current_timestamp(s, o)); }
+/*
+ * Checked wrappers (rb.c) of what the app can make nonsense (issue 11):
+ * max_subbuf_size must be a power of two and never change; the positions
+ * never go back (produced compared by sub-buffer, as rb_snapshot floors it)
+ * and, from one sample, consumed <= produced <= consumed + buffer size + one
+ * sub-buffer (a writer in overwrite mode moves its position before pushing
+ * the reader's).  A failed check answers RB_CORRUPT and marks the stream
+ * (rb_mark_corrupt) without a log line: the owner of the stream logs its drop.
+ */
+enum rb_status rb_max_subbuf_size(struct rb_stream *s, uint64_t *o);
+enum rb_status rb_snapshot(struct rb_stream *s);
+enum rb_status rb_snapshot_sample_positions(struct rb_stream *s);
+enum rb_status rb_snapshot_produced(struct rb_stream *s, uint64_t *o);
+enum rb_status rb_snapshot_consumed(struct rb_stream *s, uint64_t *o);
 /*
  * Hold-checked wrappers (rb.c): they keep s->hold and refuse, with one ERR
  * line, what the hold does not allow.

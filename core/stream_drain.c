@@ -72,14 +72,24 @@ static bool packet_sane(struct rb_stream *s, const struct subbuf *sb)
 	    (unsigned long long)sb->size, (unsigned long long)sb->padded,
 	    (unsigned long long)sb->idx.content_size, (unsigned long long)sb->idx.packet_size,
 	    (unsigned long long)max_sb);
-	rb_mark_corrupt(s);
+	rb_mark_corrupt(s, "packet sizes make no sense");
 	return false;
+}
+
+/* See stream_drain.h. */
+bool stream_seq_sane(const struct stream_stats *st, uint64_t seq)
+{
+	if (seq == UINT64_MAX || !st->last_seq_valid || seq > st->last_seq)
+		return true;
+	/* The packet written before whose consume failed comes back once more. */
+	return st->pending_put && seq == st->pending_seq;
 }
 
 /* subbuf_kind.describe: the sizes and the index entry of the held packet. */
 static int data_describe(void *arg, struct rb_stream *s, struct subbuf *sb)
 {
-	(void)arg;
+	const struct stream_stats *st = ((struct drain_ctx *)arg)->st;
+
 	for (size_t i = 0; i < sizeof(packet_fields) / sizeof(packet_fields[0]); i++) {
 		uint64_t *dst = (uint64_t *)((char *)sb + packet_fields[i].off);
 		enum rb_status rs = packet_fields[i].get(s, dst);
@@ -96,6 +106,12 @@ static int data_describe(void *arg, struct rb_stream *s, struct subbuf *sb)
 	}
 	if (!packet_sane(s, sb))
 		return -EIO;
+	if (!stream_seq_sane(st, sb->idx.packet_seq_num)) {
+		DBG("stream (cpu %d): packet sequence number %llu after %llu", s->cpu,
+		    (unsigned long long)sb->idx.packet_seq_num, (unsigned long long)st->last_seq);
+		rb_mark_corrupt(s, "packet sequence number went backwards");
+		return -EIO;
+	}
 	sb->has_index = true;
 	sb->idx.offset = 0;
 	return 0;
@@ -124,6 +140,7 @@ static void data_written(void *arg, struct rb_stream *s, const struct subbuf *sb
 	struct stream_stats *st = ctx->st;
 	uint64_t seq = sb->idx.packet_seq_num;
 
+	(void)s;
 	ctx->written++;
 	st->packets++;
 	st->bytes += sb->padded;
@@ -132,13 +149,9 @@ static void data_written(void *arg, struct rb_stream *s, const struct subbuf *sb
 	st->last_discarded = sb->idx.events_discarded;
 	if (seq == UINT64_MAX)
 		return;
-	if (st->last_seq_valid) {
-		if (seq > st->last_seq)
-			st->lost_packets += seq - st->last_seq - 1;
-		else
-			WARN("stream (cpu %d): sequence number went from %llu to %llu", s->cpu,
-			     (unsigned long long)st->last_seq, (unsigned long long)seq);
-	}
+	/* data_describe() refused a number going back (stream_seq_sane()). */
+	if (st->last_seq_valid && seq > st->last_seq)
+		st->lost_packets += seq - st->last_seq - 1;
 	st->last_seq = seq;
 	st->last_seq_valid = true;
 }

@@ -58,6 +58,14 @@ struct stream_stats {
 };
 
 /*
+ * Issue 11: may a packet numbered `seq` (UINT64_MAX: the tracer has no
+ * numbers) come after what `st` saw?  Numbers only go forward (gaps are lost
+ * packets), except that the packet written before whose consume failed
+ * (st->pending_*) comes back once.  false = the ring buffer is corrupt.
+ */
+bool stream_seq_sane(const struct stream_stats *st, uint64_t seq);
+
+/*
  * Consume readable sub-buffers of `s` into `out` (index entries included when
  * `out` has an index) until the ring has none (RB_NO_DATA / RB_FINALIZED) or
  * `max_packets` were written (0 = no limit).  Updates *st per packet written.

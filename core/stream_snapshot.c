@@ -12,7 +12,11 @@
 /* Log a seam failure; returns the errno the caller reports (negative). */
 static int seam_error(struct rb_stream *s, const char *what, enum rb_status rs)
 {
-	ERR("snapshot of stream (cpu %d): %s failed: %s", s->cpu, what, rb_status_str(rs));
+	/* A corrupted stream is reported once, by its owner loop, when it drops it. */
+	if (rs == RB_CORRUPT)
+		DBG("snapshot of stream (cpu %d): %s: %s", s->cpu, what, rb_status_str(rs));
+	else
+		ERR("snapshot of stream (cpu %d): %s failed: %s", s->cpu, what, rb_status_str(rs));
 	return rs == RB_NOMEM ? -ENOMEM : -EIO;
 }
 
@@ -38,9 +42,12 @@ static uint64_t start_position(uint64_t consumed, uint64_t produced, uint64_t ma
 /*
  * Write the held sub-buffer (padded bytes, no index) and release it.
  * Returns 0 or a negative errno (logged); the hold is released either way
- * unless the seam refuses (logged).
+ * unless the seam refuses (logged).  A padded size beyond the sub-buffer
+ * (issue 11: the app wrote its ring buffer) would make the sink read past
+ * the packet: the stream is marked corrupt instead.
  */
-static int write_held(struct rb_stream *s, struct sink_stream *out, uint64_t pos)
+static int write_held(struct rb_stream *s, struct sink_stream *out, uint64_t pos,
+		      uint64_t max_sb)
 {
 	uint64_t padded = 0;
 	const void *ptr = NULL;
@@ -51,6 +58,12 @@ static int write_held(struct rb_stream *s, struct sink_stream *out, uint64_t pos
 	if (rs != RB_OK) {
 		ret = seam_error(s, "padded_subbuf_size", rs);
 		goto put;
+	}
+	if (padded == 0 || padded > max_sb) {
+		DBG("snapshot of stream (cpu %d): padded size %llu, sub-buffer %llu", s->cpu,
+		    (unsigned long long)padded, (unsigned long long)max_sb);
+		rb_mark_corrupt(s, "packet sizes make no sense");
+		return -EIO;   /* the hold stays: stream_destroy releases it */
 	}
 	rs = rb_read_ptr(s, &ptr);
 	if (rs != RB_OK) {
@@ -130,7 +143,7 @@ int stream_snapshot(struct rb_stream *s, struct sink_stream *out, uint64_t nb_pa
 			ret = seam_error(s, "get_subbuf", rs);
 			goto end;
 		}
-		ret = write_held(s, out, pos);
+		ret = write_held(s, out, pos, max_sb);
 		if (ret < 0)
 			goto end;
 		nw++;

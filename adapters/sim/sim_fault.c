@@ -14,6 +14,7 @@
 
 static const char *const op_names[SIM_OP_COUNT] = {
 	[SIM_OP_CHANNEL_CREATE] = "channel_create",
+	[SIM_OP_CHANNEL_DESTROY] = "channel_destroy",
 	[SIM_OP_STREAM_CREATE] = "stream_create",
 	[SIM_OP_CHANNEL_CLOSE_WAIT_FD] = "channel_close_wait_fd",
 	[SIM_OP_CHANNEL_CLOSE_WAKEUP_FD] = "channel_close_wakeup_fd",
@@ -68,7 +69,7 @@ static const char *const rb_err_names[] = {
 	[RB_NO_DATA] = "NO_DATA", [RB_FINALIZED] = "FINALIZED", [RB_OVERWRITTEN] = "OVERWRITTEN",
 	[RB_FULL] = "FULL", [RB_NO_STREAM] = "NO_STREAM", [RB_UNSUPPORTED] = "UNSUPPORTED",
 	[RB_NOMEM] = "NOMEM", [RB_IO] = "IO", [RB_CORRUPT] = "CORRUPT", [RB_ERROR] = "ERROR",
-	[SIM_FAULT_NONSENSE] = "NONSENSE",
+	[SIM_FAULT_NONSENSE] = "NONSENSE", [SIM_FAULT_STUCK] = "STUCK",
 };
 
 /* The getters a SIM_FAULT_NONSENSE fault can make answer nonsense. */
@@ -127,10 +128,13 @@ int sim_op_from_name(enum sim_op_kind kind, const char *name)
 
 /*
  * Can a fault of `op` return `err`?  Short transfers exist for write, pwrite,
- * send and recv; an allocation can only run out of memory.
+ * send and recv; an allocation can only run out of memory; channel_destroy
+ * (void) can only get stuck.
  */
 static bool err_valid(enum sim_op op, int err)
 {
+	if (op == SIM_OP_CHANNEL_DESTROY)
+		return err == SIM_FAULT_STUCK;
 	if (sim_op_kind(op) == SIM_KIND_RB)
 		return (err > RB_OK && err <= RB_ERROR) ||
 		       (err == SIM_FAULT_NONSENSE && size_getter(op));
@@ -155,7 +159,7 @@ const char *sim_fault_err_name(enum sim_op op, int err)
 int sim_fault_err_from_name(enum sim_op op, const char *name, int *err)
 {
 	if (sim_op_kind(op) == SIM_KIND_RB) {
-		for (int i = RB_OK + 1; i <= SIM_FAULT_NONSENSE; i++)
+		for (int i = RB_OK + 1; i <= SIM_FAULT_STUCK; i++)
 			if (err_valid(op, i) && !strcmp(rb_err_names[i], name)) {
 				*err = i;
 				return 0;

@@ -16,7 +16,8 @@
  *       every 2nd write writes only half of what it is asked.
  *
  * The operation is one `enum sim_op`, of one kind: a ring-buffer op
- * (SIM_OP_*, the err is an enum rb_status), an output syscall (SIM_IO_*,
+ * (SIM_OP_*, the err is an enum rb_status, SIM_FAULT_NONSENSE for a size
+ * getter, SIM_FAULT_STUCK for channel_destroy), an output syscall (SIM_IO_*,
  * the err is a positive errno, or SIM_FAULT_SHORT for write / pwrite) or
  * an allocation of the core (SIM_ALLOC, any of malloc / calloc / realloc /
  * strdup; the err is ENOMEM).
@@ -46,6 +47,7 @@ enum sim_op_kind { SIM_KIND_RB, SIM_KIND_IO, SIM_KIND_ALLOC };
 /* Every faultable simulated operation: ring-buffer ops (seam order), then syscalls. */
 enum sim_op {
 	SIM_OP_CHANNEL_CREATE,
+	SIM_OP_CHANNEL_DESTROY,
 	SIM_OP_STREAM_CREATE,
 	SIM_OP_CHANNEL_CLOSE_WAIT_FD,
 	SIM_OP_CHANNEL_CLOSE_WAKEUP_FD,
@@ -103,6 +105,14 @@ enum sim_op {
  */
 #define SIM_FAULT_NONSENSE (RB_ERROR + 1)
 #define SIM_FAULT_NONSENSE_VALUE (UINT64_MAX / 4)
+/*
+ * channel_destroy returns nothing; its one fault is SIM_FAULT_STUCK: the
+ * library's destroy never comes back (issue 11: liblttng-ust-ctl walks the
+ * buffers between positions the app wrote), the way the production adapter
+ * experiences it on its reaper thread: the guarded call hits its deadline
+ * and the channel is abandoned (sim_rb.c, sim_channel_destroy()).
+ */
+#define SIM_FAULT_STUCK (RB_ERROR + 2)
 /* Faults armed at the same time, at most. */
 #define SIM_FAULT_MAX 16
 

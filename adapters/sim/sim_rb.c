@@ -146,6 +146,14 @@ int sim_rb_fini(struct rb *rb)
 	if (!rb || rb->ops != &sim_rb_ops || !rb->ctx)
 		return 0;
 	ctx = rb->ctx;
+	/* The process exits: the memory of abandoned channels goes with it. */
+	for (struct sim_rb_chan *ch = ctx->chans, *next; ch; ch = next) {
+		next = ch->next;
+		if (ch->abandoned) {
+			ch->abandoned = false;
+			sim_rb_channel_unref(&ch->base);
+		}
+	}
 	left = (int)ctx->nr_chans;
 	rb->ops = NULL;
 	rb->ctx = NULL;
@@ -156,6 +164,13 @@ int sim_rb_fini(struct rb *rb)
 	}
 	free(ctx);
 	return 0;
+}
+
+unsigned int sim_rb_abandoned_channels(const struct rb *rb)
+{
+	if (!rb || rb->ops != &sim_rb_ops || !rb->ctx)
+		return 0;
+	return ((const struct sim_rb_ctx *)rb->ctx)->abandoned;
 }
 
 uint64_t sim_rb_outstanding_gets(const struct rb *rb)
@@ -239,6 +254,7 @@ static void chan_free(struct sim_rb_chan *ch)
 	free(ch->shm_fds);
 	free(ch->shm_path);
 	free(ch->shm_root);
+	free(ch->label);
 	free(ch->bufs);
 	free(ch);
 }
@@ -258,6 +274,9 @@ static struct sim_rb_chan *chan_alloc(const struct rb_channel_attr *attr, int nr
 	ch->attr.shm_path = ch->shm_path = strdup(attr->shm_path ? attr->shm_path : "");
 	ch->attr.shm_root = ch->shm_root = strdup(attr->shm_root ? attr->shm_root : "");
 	if (!ch->shm_path || !ch->shm_root)
+		goto err;
+	ch->attr.label = NULL;
+	if (attr->label && !(ch->attr.label = ch->label = strdup(attr->label)))
 		goto err;
 	ch->nr_bufs = nr_bufs;
 	ch->wait_fd = ch->wakeup_fd = ch->peek_fd = -1;
@@ -375,9 +394,30 @@ void sim_rb_channel_unref(struct rb_channel *c)
 }
 
 /*
+ * A destroy stuck in the library (SIM_FAULT_STUCK), as the production
+ * adapter's reaper ends it at the deadline (sim_rb.h): the library closed
+ * the channel's pipes, the adapter its shm fds; the rest (buffers, the
+ * library's fd copies of streams without a handle) is leaked until
+ * sim_rb_fini.  One log line, counted, never freed twice: the consumer's
+ * reference stays with the leak.
+ */
+static void chan_abandon(struct sim_rb_chan *ch)
+{
+	ch->abandoned = true;
+	for (int i = 0; i < ch->nr_bufs; i++)
+		close_fd(&ch->shm_fds[i]);
+	ch->ctx->abandoned++;
+	ERR("%s: ring buffer corrupted, ring-buffer destroy stuck; channel abandoned (its memory "
+	    "is leaked; %u channel(s) abandoned so far)", ch->label ? ch->label : "channel",
+	    ch->ctx->abandoned);
+}
+
+/*
  * Consumer's destroy: close the consumer's fd copies (channel, shm, and
  * streams without a handle; a live handle closes its own) and drop the
- * consumer's reference.
+ * consumer's reference.  A stuck destroy abandons the channel instead
+ * (chan_abandon).  Returns at once either way, as the production adapter
+ * does (its destroys run on the reaper).
  */
 static void sim_channel_destroy(struct rb_channel *c)
 {
@@ -393,6 +433,10 @@ static void sim_channel_destroy(struct rb_channel *c)
 	ch->consumer_gone = true;
 	close_fd(&ch->wait_fd);
 	close_fd(&ch->wakeup_fd);
+	if (sim_rb_fault(ch->ctx, SIM_OP_CHANNEL_DESTROY) == SIM_FAULT_STUCK) {
+		chan_abandon(ch);
+		return;
+	}
 	for (int i = 0; i < ch->nr_bufs; i++) {
 		struct sim_rb_buf *b = &ch->bufs[i];
 

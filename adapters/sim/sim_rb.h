@@ -48,6 +48,17 @@
  * Every op first asks sim_fault_check() for its SIM_OP_* id and, when a fault
  * is armed, returns that status with no side effect.
  *
+ * channel_destroy (void) has one fault, SIM_FAULT_STUCK: the library's
+ * destroy never returns.  The production adapter runs destroys on its reaper
+ * thread under a deadline, so its caller never waits and, at the deadline,
+ * the channel is abandoned: the library closed the channel's wait / wakeup
+ * fds (its first step) and is stuck walking the buffers; the adapter closes
+ * its own shm fds, counts the channel and logs one line; the library's
+ * channel (memory, its fd copies of the streams) is leaked until the process
+ * exits and never touched again.  The sim does the same at once (the core
+ * cannot tell when the reaper gives up: it already moved on): the
+ * consumer's reference is kept, as the leak, and dropped by sim_rb_fini.
+ *
  * Threading: none.  One stepper drives everything.
  */
 #ifndef SLUICE_SIM_RB_H
@@ -78,8 +89,9 @@ extern const struct rb_ops sim_rb_ops;
 int sim_rb_init(struct rb *rb, struct sim_world *w);
 
 /*
- * Release the adapter.  Returns the number of channels still alive (not
- * destroyed by the consumer or still referenced by an attached app); when
+ * Release the adapter (the process exit: abandoned channels are released
+ * first).  Returns the number of channels still alive (not destroyed by the
+ * consumer or still referenced by an attached app); when
  * non-zero the context is freed with the last of them, so nothing dangles.
  * rb is reset either way.
  */
@@ -119,6 +131,12 @@ int sim_rb_buffer(struct rb_channel *c, int cpu, const void **mem, size_t *len);
 /* Every copy of the channel's / a stream's wakeup fd is closed. */
 bool sim_rb_channel_hung_up(struct rb_channel *c);
 bool sim_rb_stream_hung_up(struct rb_channel *c, int cpu);
+/*
+ * Channels abandoned so far because their destroy got stuck (a
+ * SIM_FAULT_STUCK fault on channel_destroy), as ustctl_rb_abandoned_channels()
+ * counts them in production.
+ */
+unsigned int sim_rb_abandoned_channels(const struct rb *rb);
 /* Sub-buffer gets not yet put, over every stream of this adapter. */
 uint64_t sim_rb_outstanding_gets(const struct rb *rb);
 /* Number of buffers (streams) of a channel, or -EINVAL. */

@@ -73,8 +73,15 @@ struct sim_rb_chan {
 	uint32_t sim_id;
 	struct rb_channel_attr attr;  /* stream_fds cleared; shm strings are the copies below */
 	char *shm_path, *shm_root;    /* owned copies, "" when not --shm-path */
+	char *label;                  /* owned copy of attr.label, or NULL */
 	unsigned int refs;
 	bool consumer_gone;           /* channel_destroy ran */
+	/*
+	 * channel_destroy got stuck (SIM_FAULT_STUCK) and the channel was
+	 * abandoned: the consumer's reference stands for the library's leaked
+	 * channel, dropped only by sim_rb_fini (the process exit).
+	 */
+	bool abandoned;
 	int wait_fd, wakeup_fd, peek_fd;
 	int nr_bufs;
 	int *shm_fds;                 /* nr_bufs, closed by channel_destroy */
@@ -92,6 +99,7 @@ struct sim_rb_ctx {
 	uint32_t next_id;
 	unsigned int nr_chans;
 	bool closing;                 /* sim_rb_fini ran: free on the last channel */
+	unsigned int abandoned;       /* channels whose destroy got stuck, ever */
 	uint64_t gets, puts;          /* over every stream ever created */
 };
 

@@ -16,6 +16,7 @@
  * file (and so the definition) into every program that uses the adapter.
  */
 #include "ustctl_sigbus.h"
+#include "ustctl_watchdog.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -70,9 +71,7 @@ static __thread __attribute__((tls_model("initial-exec"))) struct sigbus_guard g
 struct watched {
 	struct sigbus_guard *g;       /* NULL: free slot */
 	pthread_t tid;
-	unsigned long seen_seq;       /* the call seen running at the last scan */
-	uint64_t since_ms;            /* when it was first seen */
-	bool fired;                   /* WATCHDOG_SIGNAL sent for seen_seq */
+	struct ustctl_watch w;        /* the deadline rule's memory (ustctl_watchdog.h) */
 };
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct watched watched[MAX_WATCHED_THREADS];
@@ -151,16 +150,11 @@ static void *watchdog_main(void *arg)
 			if (!w->g)
 				continue;
 			seq = atomic_load(&w->g->seq);
-			if (!w->g->active || seq != w->seen_seq) {
-				w->seen_seq = w->g->active ? seq : 0;
-				w->since_ms = now;
-				w->fired = false;
-				continue;
-			}
-			if (w->fired || now - w->since_ms < ustctl_sigbus_deadline_ms())
+			if (!ustctl_watch_due(&w->w, w->g->active, seq, now,
+					      ustctl_sigbus_deadline_ms()))
 				continue;
 			atomic_store(&w->g->kill_seq, seq);
-			w->fired = pthread_kill(w->tid, WATCHDOG_SIGNAL) == 0;
+			w->w.fired = pthread_kill(w->tid, WATCHDOG_SIGNAL) == 0;
 		}
 		pthread_mutex_unlock(&watch_lock);
 	}

@@ -72,7 +72,9 @@ int ustctl_sigbus_call(int (*fn)(void *arg), void *arg);
  * Bound on one guarded call, and the watchdog that enforces it.  The
  * watchdog thread starts with ustctl_sigbus_install(); it checks every
  * thread that made a guarded call every 100 ms, and a call still running
- * past the deadline is interrupted (-ETIMEDOUT).  Default 2000 ms.
+ * past the deadline is interrupted (-ETIMEDOUT).  Default 2000 ms.  The
+ * rule (deadline counted from the first scan that saw the call, one signal
+ * per call) is ustctl_watchdog.h, unit-tested on a virtual clock.
  */
 #define USTCTL_CALL_DEADLINE_MS 2000
 unsigned int ustctl_sigbus_deadline_ms(void);

@@ -231,6 +231,11 @@ static void sweep_errs(enum sim_op op, int errs[4], size_t *n)
 	static const int io_errs[] = { ENOSPC, EIO, EINTR, SIM_FAULT_SHORT };
 
 	*n = 0;
+	if (op == SIM_OP_CHANNEL_DESTROY) {
+		/* Issue 11: the only way a (void) destroy fails: it never returns. */
+		errs[(*n)++] = SIM_FAULT_STUCK;
+		return;
+	}
 	if (sim_op_kind(op) == SIM_KIND_RB) {
 		errs[(*n)++] = rb_status_for(op);
 		/* Issue 11: every stream op may find the app's buffer corrupted. */

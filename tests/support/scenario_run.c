@@ -1159,6 +1159,16 @@ static int st_expect(struct scn_runctx *x, const struct scn_step *s)
 					el, max);
 		return 0;
 	}
+	if (!strcmp(what, "abandoned")) {
+		uint64_t n, got = sim_rb_abandoned_channels(&x->rb);
+
+		if (pos_u64(x, s, 2, &n))
+			return -1;
+		scn_digest(x, "abandoned", got);
+		if (!x->o->sweep && got != n)
+			return scn_fail(x, "%" PRIu64 " channel(s) abandoned, expected %" PRIu64, got, n);
+		return 0;
+	}
 	if (!strcmp(what, "gets")) {
 		uint64_t g = sim_rb_outstanding_gets(&x->rb);
 
@@ -1383,9 +1393,9 @@ static const struct scn_verb verbs[] = {
 	{ "fault", 2, 6, st_fault, LOCAL | OWED, 0, "fault rb OP [nth=N] [status=S] [persistent] "
 	  "[every=K] | fault io CALL [nth=N] err=E [persistent] [every=K]" },
 	{ "expect", 1, 8, st_expect, LOCAL | OWED, 0, "expect stats [channels=N] [streams=N] | "
-	  "quit | noquit | elapsed max=DURATION | gets | pending NAME | events N | relay "
-	  "[errors=N] [streams=N] [packets=N] [events=N] [unannounced=N] [live=N] [refused=N] "
-	  "[metadata=coherent|complete [for=DATAKEY]] [stream=NAME]" },
+	  "quit | noquit | elapsed max=DURATION | gets | pending NAME | events N | abandoned N | "
+	  "relay [errors=N] [streams=N] [packets=N] [events=N] [unannounced=N] [live=N] "
+	  "[refused=N] [metadata=coherent|complete [for=DATAKEY]] [stream=NAME]" },
 	{ "nocheck", 1, 2, st_nocheck, LOCAL, 0, "nocheck bytes|flush" },
 };
 

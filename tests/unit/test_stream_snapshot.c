@@ -338,6 +338,36 @@ static void test_snapshot_seam_faults(void **state)
 	fx_free(f);
 }
 
+/*
+ * Issue 11: a padded size beyond the sub-buffer (the app wrote its ring
+ * buffer) is not written, nothing is read past the packet: the stream is
+ * marked corrupt with the hold kept (stream_destroy releases it) and the
+ * next snapshot does not enter the ring buffer.
+ */
+static void test_snapshot_nonsense_padded(void **state)
+{
+	struct fx *f = fx_new(true);
+	uint64_t w = 9, l = 9, calls;
+
+	(void)state;
+	run_overwrite(f);
+	sim_fault_arm(&f->w.faults, &(struct sim_fault){
+		.op = SIM_OP_PADDED_SUBBUF_SIZE, .nth = 1, .err = SIM_FAULT_NONSENSE });
+	assert_int_equal(stream_snapshot(f->s, f->out, 0, true, &w, &l), -EIO);
+	assert_int_equal(w, 0);
+	assert_true(f->s->corrupt);
+	assert_string_equal(f->s->corrupt_why, "packet sizes make no sense");
+	assert_true(stats(f).held);
+	check_out(f, "chan_0", 0, 0, UINT64_MAX);
+	calls = f->w.faults.op[SIM_OP_SNAPSHOT].calls;
+	assert_int_equal(stream_snapshot(f->s, f->out, 0, true, &w, &l), -EIO);
+	assert_int_equal(f->w.faults.op[SIM_OP_SNAPSHOT].calls, calls);
+	/* What stream_destroy does in production, for fx_free. */
+	assert_int_equal(f->s->ops->put_subbuf(f->s), RB_OK);
+	f->s->hold = RB_HOLD_NONE;
+	fx_free(f);
+}
+
 /* Disk full: the sink's error, the hold released, the file left consistent. */
 static void test_snapshot_enospc(void **state)
 {
@@ -384,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_empty),
 		cmocka_unit_test(test_snapshot_seam_faults),
 		cmocka_unit_test(test_snapshot_enospc),
+		cmocka_unit_test(test_snapshot_nonsense_padded),
 		cmocka_unit_test(test_snapshot_bad_arguments),
 	};
 
