@@ -5,6 +5,7 @@
  * (subbuf_read.h).  The loop, the meaning of "flushed" and the no-loss rules on errors are
  * described in metadata_pump.h.
  */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -38,10 +39,7 @@ int metadata_pump_init(struct metadata_pump *p, struct mdcache *cache, struct rb
 	enum rb_status st;
 	uint64_t max = 0;
 
-	if (!p || !cache || !chan || !stream || !out) {
-		ERR("metadata pump: NULL argument");
-		return -EINVAL;
-	}
+	assert(p && cache && chan && stream && out);
 	*p = (struct metadata_pump){ 0 };
 	st = rb_max_subbuf_size(stream, &max);
 	if (st != RB_OK) {
@@ -256,10 +254,7 @@ int metadata_pump(struct metadata_pump *p)
 	uint64_t moved, contiguous;
 	int ret;
 
-	if (!p || !p->cache || !p->scratch) {
-		ERR("metadata pump: not initialised");
-		return -EINVAL;
-	}
+	assert(p && p->cache && p->scratch);   /* initialised by metadata_pump_init */
 	p->drained = 0;
 	for (;;) {
 		ret = close_packet(p);
@@ -293,10 +288,7 @@ int metadata_pump_reset_for_rotation(struct metadata_pump *p, struct sink_stream
 {
 	int ret;
 
-	if (!p || !p->cache || !new_out) {
-		ERR("metadata pump: bad rotation arguments");
-		return -EINVAL;
-	}
+	assert(p && p->cache && new_out);
 	/* What the ring holds belongs to the old chunk's file. */
 	ret = close_packet(p);
 	if (ret == 0)

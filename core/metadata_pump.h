@@ -93,7 +93,7 @@ struct metadata_pump {
 /*
  * Prepare a pump over an attached cache, a metadata channel and its stream,
  * writing into `out` (a fresh, empty output).  The pump adopts the cache's
- * current version with nothing pushed.  Returns 0, or -EINVAL (NULL argument),
+ * current version with nothing pushed.  Returns 0 (NULL arguments are asserted),
  * -EIO (max_subbuf_size failed), -ENOMEM; on error *p needs no fini.
  */
 int metadata_pump_init(struct metadata_pump *p, struct mdcache *cache, struct rb_channel *chan,
@@ -121,7 +121,7 @@ int metadata_pump(struct metadata_pump *p);
  * then switch to `new_out` and restart from offset 0 so the next
  * metadata_pump() rewrites the whole cache into the new chunk; the cache's
  * flushed position restarts at 0 too (waiters stay queued).  The old output
- * is not closed (the caller closes it).  Returns 0, or -EINVAL (NULL), or the
+ * is not closed (the caller closes it).  Returns 0 (NULL arguments are asserted), or the
  * drain's error (then nothing was switched: retry).  Caller: the owner loop.
  */
 int metadata_pump_reset_for_rotation(struct metadata_pump *p, struct sink_stream *new_out);

@@ -7,6 +7,7 @@
  */
 #include "stream_drain.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -181,10 +182,7 @@ int stream_drain(struct rb_stream *s, struct sink_stream *out, struct stream_sta
 	struct subbuf_reader r = { .kind = &data_kind, .arg = &ctx };
 	int ret;
 
-	if (!s || !out || !st) {
-		ERR("stream_drain: NULL argument");
-		return -EINVAL;
-	}
+	assert(s && out && st);
 	r.totals = st->totals;
 	while ((max_packets == 0 || ctx.written < max_packets) && ctx.written < INT_MAX) {
 		ret = subbuf_read(&r, s, out);
@@ -200,10 +198,7 @@ int stream_final_flush_and_drain(struct rb_stream *s, struct sink_stream *out,
 	bool flush_failed = false;
 	int ret;
 
-	if (!s || !out || !st || !quiescent) {
-		ERR("stream_final_flush_and_drain: NULL argument");
-		return -EINVAL;
-	}
+	assert(s && out && st && quiescent);
 	if (!*quiescent) {
 		enum rb_status rs = rb_flush(s, false);
 

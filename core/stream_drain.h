@@ -71,7 +71,7 @@ bool stream_seq_sane(const struct stream_stats *st, uint64_t seq);
  * `max_packets` were written (0 = no limit).  Updates *st per packet written.
  * Returns the number of packets written by this call (>= 0), or a negative
  * errno (logged): the sink's error (-ENOSPC, -EIO, ...), -EIO for a seam
- * failure, -ENOMEM, -EINVAL for NULL arguments.  Packets written before an
+ * failure, -ENOMEM (a NULL argument is a bug: asserted).  Packets written before an
  * error are counted in *st.  Never returns with a sub-buffer held unless the
  * seam refused every release (logged).
  */

@@ -5,6 +5,7 @@
  */
 #include "stream_snapshot.h"
 
+#include <assert.h>
 #include <errno.h>
 
 #include "log.h"
@@ -92,11 +93,7 @@ int stream_snapshot(struct rb_stream *s, struct sink_stream *out, uint64_t nb_pa
 	enum rb_status rs;
 	int ret = 0;
 
-	if (!s || !out) {
-		ERR("stream_snapshot: NULL argument");
-		ret = -EINVAL;
-		goto end;
-	}
+	assert(s && out);
 	if (!quiescent) {
 		rs = rb_flush(s, false);
 		if (rs != RB_OK) {

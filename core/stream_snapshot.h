@@ -27,7 +27,7 @@
  * The consumed position is never moved.
  * *written / *lost (either may be NULL) receive the counts, also on error
  * (what was done before it).  Returns 0, or a negative errno (logged): the
- * sink's error, -EIO for a seam failure, -ENOMEM, -EINVAL.
+ * sink's error, -EIO for a seam failure, -ENOMEM (NULL arguments are asserted).
  */
 int stream_snapshot(struct rb_stream *s, struct sink_stream *out, uint64_t nb_packets,
 		    bool quiescent, uint64_t *written, uint64_t *lost);
