@@ -64,7 +64,11 @@ static void unlink_locked(struct chunk_registry *reg, struct chunk *c)
 	reg->count--;
 }
 
-/* Release the output of a chunk that left the registry; no lock held. */
+/*
+ * Release the output of a chunk that left the registry.  Called without the
+ * lock: deleting a chunk's files is file-system work that must not hold up
+ * the other loops' lookups.
+ */
 static void chunk_free(struct chunk *c)
 {
 	int ret;
@@ -101,7 +105,10 @@ void chunk_registry_destroy(struct chunk_registry *reg)
 	free(reg);
 }
 
-/* Find a chunk; reg->lock held. */
+/*
+ * Find a chunk; reg->lock held.  A list, not a table: a session has one or
+ * two chunks alive at a time (the current one, the one rotating out).
+ */
 static struct chunk *find_locked(struct chunk_registry *reg, uint64_t session_id, uint64_t id)
 {
 	for (struct chunk *c = reg->head; c; c = c->next) {
@@ -205,6 +212,7 @@ int chunk_close(struct chunk_registry *reg, uint64_t session_id, uint64_t chunk_
 	return 0;
 }
 
+/* A closed chunk still written by a stream exists: its files are still changing. */
 bool chunk_exists(struct chunk_registry *reg, uint64_t session_id, uint64_t chunk_id)
 {
 	bool found;
