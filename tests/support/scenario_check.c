@@ -120,7 +120,8 @@ struct walk {
 };
 
 /* See scenario_priv.h. */
-int scn_ctf_events(const uint8_t *buf, size_t len, uint64_t *events, uint64_t *packets)
+int scn_ctf_events(const uint8_t *buf, size_t len, uint64_t *events, uint64_t *packets,
+		   size_t *bad_at)
 {
 	unsigned int nr;
 	const struct sim_ctf_event_class *cls = sim_app_classes(&nr);
@@ -135,51 +136,32 @@ int scn_ctf_events(const uint8_t *buf, size_t len, uint64_t *events, uint64_t *p
 		int ret;
 
 		if (sim_ctf_read_packet_header(buf + off, len - off, &info, &ctx))
-			return -1;
+			goto bad;
 		psize = (size_t)(ctx.packet_size / 8);
 		csize = (size_t)(ctx.content_size / 8);
 		if (!psize || psize > len - off || csize > psize || csize < o)
-			return -1;
+			goto bad;
 		while ((ret = sim_ctf_read_event(buf + off, csize, &o, cls, nr, &id, &ts, fields)) == 0)
 			(*events)++;
 		if (ret != -ENOENT)
-			return -1;
+			goto bad;
 		(*packets)++;
 		off += psize;
 	}
 	return 0;
+bad:
+	if (bad_at)
+		*bad_at = off;
+	return -1;
 }
 
 /* Count the events of one data file (CTF packets of the sim tracer). */
 static void parse_data(struct walk *w, const char *rel, const uint8_t *buf, size_t len)
 {
-	unsigned int nr;
-	const struct sim_ctf_event_class *cls = sim_app_classes(&nr);
+	uint64_t packets = 0;
 	size_t off = 0;
 
-	while (off < len) {
-		struct sim_ctf_stream_info info;
-		struct sim_ctf_packet_ctx ctx;
-		size_t psize, csize, o = SIM_CTF_PACKET_HEADER_SIZE;
-		uint32_t id;
-		uint64_t ts, fields[SIM_CTF_MAX_FIELDS];
-		int ret;
-
-		if (sim_ctf_read_packet_header(buf + off, len - off, &info, &ctx))
-			goto bad;
-		psize = (size_t)(ctx.packet_size / 8);
-		csize = (size_t)(ctx.content_size / 8);
-		if (!psize || psize > len - off || csize > psize || csize < o)
-			goto bad;
-		while ((ret = sim_ctf_read_event(buf + off, csize, &o, cls, nr, &id, &ts, fields)) == 0)
-			w->events++;
-		if (ret != -ENOENT)
-			goto bad;
-		off += psize;
-	}
-	return;
-bad:
-	if (!w->bad[0])
+	if (scn_ctf_events(buf, len, &w->events, &packets, &off) && !w->bad[0])
 		snprintf(w->bad, sizeof(w->bad), "%s at byte %zu", rel, off);
 }
 

@@ -166,8 +166,13 @@ void scn_relay_free(struct scn_runctx *x);
 /* Relay faults fired or the relay killed: conservation checks do not hold. */
 bool scn_relay_faulted(struct scn_runctx *x);
 
-/* Events and packets of a data stream image (sim CTF); 0, or -1 when it does not parse. */
-int scn_ctf_events(const uint8_t *buf, size_t len, uint64_t *events, uint64_t *packets);
+/*
+ * Add the events and packets of a data stream image (sim CTF) to *events and
+ * *packets; 0, or -1 when it does not parse (*bad_at, if not NULL: the offset
+ * of the packet that does not).
+ */
+int scn_ctf_events(const uint8_t *buf, size_t len, uint64_t *events, uint64_t *packets,
+		   size_t *bad_at);
 
 /* After-step hook: fail the run on the first invariant violation (scenario_check.c). */
 void scn_after_step(void *arg);

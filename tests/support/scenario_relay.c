@@ -168,7 +168,7 @@ static int relay_events(struct scn_runctx *x, const char *only, uint64_t *events
 			continue;
 		if (sink_mem_fs_read(x->relay_fs, f, &buf, &len))
 			return scn_fail(x, "relay output: cannot read %s", f);
-		if (scn_ctf_events(buf, len, events, packets))
+		if (scn_ctf_events(buf, len, events, packets, NULL))
 			return scn_fail(x, "relay output: %s is not a CTF stream", f);
 	}
 	return 0;
