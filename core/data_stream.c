@@ -256,11 +256,15 @@ static void data_stream_release(struct stream *s)
 	data_stream_hangup(s);
 }
 
-/* A live round ended: drain what a full index gate left in the ring. */
+/* A live round ended: drain what a full index gate left in the ring (the round holds ch). */
 static void live_resume(struct stream *s)
 {
-	if (live_stream(s) && data_stream_consume(s))
+	if (!live_stream(s))
+		return;
+	if (data_stream_consume(s) && !s->rbs->corrupt)
 		ERR("stream %s: consumption failed; retried on the next wake-up", s->name);
+	if (s->rbs->corrupt)
+		data_stream_drop_corrupt(s);
 }
 
 /*
@@ -271,9 +275,11 @@ static void live_resume(struct stream *s)
 static void live_tick(void *arg)
 {
 	struct channel *ch = arg;
-	struct stream *s;
+	struct stream *s, *tmp;
 
-	cds_list_for_each_entry(s, &ch->data_streams, chan_node) {
+	/* Dropping a corrupt stream may put the last stream's ref: keep ch until the end. */
+	channel_get(ch);
+	cds_list_for_each_entry_safe(s, tmp, &ch->data_streams, chan_node) {
 		uint64_t ts;
 		bool have_ts;
 
@@ -281,16 +287,18 @@ static void live_tick(void *arg)
 			continue;
 		/* Before the flush: no event of a later packet can be older. */
 		have_ts = rb_current_timestamp(s->rbs, &ts) == RB_OK;
-		if (rb_flush(s->rbs, true) != RB_OK) {
-			DBG("stream %s: live flush failed", s->name);
+		if (rb_flush(s->rbs, true) == RB_OK &&
+		    data_stream_consume(s) && !s->rbs->corrupt)
+			ERR("stream %s: consumption failed; retried on the next wake-up", s->name);
+		if (s->rbs->corrupt) {
+			data_stream_drop_corrupt(s);
 			continue;
 		}
-		if (data_stream_consume(s))
-			ERR("stream %s: consumption failed; retried on the next wake-up", s->name);
 		if (have_ts)
 			(void)live_beacon_if_idle(s, ts);
 	}
 	live_round_request(ch, live_resume);
+	channel_put(ch);
 }
 
 /* Wait fd event of a dispatched data stream. */
