@@ -964,6 +964,53 @@ static void test_send_refuses_closed_fds_and_reports_io(void **state)
 	rb_channel_destroy(c);
 }
 
+/* Number of descriptors this process has open. */
+static int open_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	assert_int_equal(closedir(d), 0);
+	return n - 1;   /* the directory's own fd */
+}
+
+/*
+ * close_shm_fds closes one shm fd per possible stream and nothing else: the
+ * library keeps its mapping (the stream still reads), a stream can no
+ * longer be sent (the library would send the stale number), a second call
+ * is a no-op and the destroy closes nothing twice.
+ */
+static void test_close_shm_fds(void **state)
+{
+	struct rb_channel *c = mk_chan(RB_CHAN_PER_CPU, 4, false);
+	struct rb_stream *s = mk_stream(c, 0);
+	int before, nr = rb_nr_streams_per_channel(&rb), sv[2];
+	const char *log;
+
+	(void)state;
+	before = open_fd_count();
+	assert_int_equal(rb_channel_close_shm_fds(c), RB_OK);
+	assert_int_equal(open_fd_count(), before - nr);
+	assert_int_equal(rb_channel_close_shm_fds(c), RB_OK);
+	assert_int_equal(open_fd_count(), before - nr);
+	assert_int_equal(rb_get_next_subbuf(s), RB_NO_DATA);
+	assert_int_equal(rb_flush(s, true), RB_OK);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	capture_begin();
+	assert_int_equal(rb_send_stream(c, s, sv[0]), RB_ERROR);
+	log = capture_end();
+	assert_non_null(strstr(log, "shm fd of stream cpu 0 is already closed"));
+	close(sv[0]);
+	close(sv[1]);
+	rb_stream_destroy(s);
+	rb_channel_destroy(c);
+	assert_true(ustctl_rb_drain(5000));
+}
+
 /* Bad attributes: RB_ERROR with a log line, and supplied fds are not leaked. */
 static void test_channel_create_rejects(void **state)
 {
@@ -1563,6 +1610,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_send_channel_and_streams, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_refuses_closed_fds_and_reports_io, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_close_shm_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_channel_create_rejects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_supplied_fd_and_sigbus_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_sigbus_is_fatal, setup, teardown),
