@@ -194,8 +194,8 @@ struct rb_ops {
 	 * session daemon.  The --shm-path files stay where they are.  RB_OK also
 	 * when already closed.  A metadata channel (RB_CHAN_METADATA) is never
 	 * sent and its stream is polled through the core's own pipe: an adapter
-	 * may close its shm, wait and wakeup fds (channel and stream) at creation;
-	 * the getters then return -1.
+	 * may close its shm fd and the channel's wait and wakeup fds at
+	 * creation; the channel getters then return -1.
 	 */
 	enum rb_status (*channel_close_shm_fds)(struct rb_channel *chan);
 

@@ -434,6 +434,30 @@ static void channel_free_fds(struct ustctl_channel *c)
 }
 
 /*
+ * A metadata channel is never sent to anyone and the core polls its stream
+ * through a pipe of its own (rb.h): the shm fd (mapped by now; unless
+ * `supplied` by the caller) and the channel's wait and wakeup pipe are
+ * closed at once, three descriptors per session (per app with per-PID
+ * buffers) that would never be used.  The buffer's own wait and wakeup pipe
+ * stays: a closed one would be harmless, but the stream getters report it.
+ * A failed close only leaves that fd open (logged).
+ */
+static void metadata_channel_close_unused_fds(struct ustctl_channel *c, bool supplied)
+{
+	int ret;
+
+	/* A caller that supplied the shm fd may still use it: it stays open until the destroy. */
+	if (!supplied)
+		close_own_fds(c->stream_fds, c->nr_stream_fds);
+	ret = lttng_ust_ctl_channel_close_wait_fd(c->uchan);
+	if (ret < 0 && ret != -ENOENT)
+		PERROR_NUM(-ret, "metadata channel: closing its unused wait fd");
+	ret = lttng_ust_ctl_channel_close_wakeup_fd(c->uchan);
+	if (ret < 0 && ret != -ENOENT)
+		PERROR_NUM(-ret, "metadata channel: closing its unused wakeup fd");
+}
+
+/*
  * Create a channel: shm fds (given, --shm-path files or anonymous), then
  * the library channel.
  * Caller-supplied stream_fds are ours whatever the outcome.
@@ -521,6 +545,8 @@ static enum rb_status ustctl_channel_create(struct rb *rb, const struct rb_chann
 		st = RB_ERROR;
 		goto error_fds;
 	}
+	if (attr->type == RB_CHAN_METADATA)
+		metadata_channel_close_unused_fds(c, attr->stream_fds != NULL);
 	c->base.ops = &ustctl_rb_ops;
 	c->base.rb = rb;
 	c->type = attr->type;

@@ -1011,6 +1011,41 @@ static void test_close_shm_fds(void **state)
 	assert_true(ustctl_rb_drain(5000));
 }
 
+/*
+ * A metadata channel keeps only what the core uses: its shm fd (mapped) and
+ * its channel wait and wakeup pipe are closed at creation, the buffer's
+ * pipe stays; metadata is still written and read.
+ */
+static void test_metadata_channel_keeps_no_unused_fds(void **state)
+{
+	static const char text[] = "metadata with three descriptors less";
+	struct rb_channel_attr a = attr_of(RB_CHAN_METADATA, 2, false);
+	struct rb_channel *c = NULL;
+	struct rb_stream *s;
+	const void *p = NULL;
+	int before;
+
+	(void)state;
+	before = open_fd_count();
+	assert_int_equal(rb_channel_create(&rb, &a, &c), RB_OK);
+	/* The buffer's wait and wakeup pipe, nothing else. */
+	assert_int_equal(open_fd_count(), before + 2);
+	assert_int_equal(rb_channel_wait_fd(c), -1);
+	assert_int_equal(rb_channel_wakeup_fd(c), -1);
+	assert_int_equal(rb_channel_close_wakeup_fd(c), RB_OK);
+	s = mk_stream(c, 0);
+	assert_true(rb_write_metadata_packet(c, text, sizeof(text) - 1) > 0);
+	assert_int_equal(rb_flush(s, true), RB_OK);
+	assert_int_equal(rb_get_next_subbuf(s), RB_OK);
+	assert_int_equal(rb_read_ptr(s, &p), RB_OK);
+	assert_memory_equal((const char *)p + META_HEADER_BYTES, text, sizeof(text) - 1);
+	assert_int_equal(rb_put_next_subbuf(s), RB_OK);
+	rb_stream_destroy(s);
+	rb_channel_destroy(c);
+	assert_true(ustctl_rb_drain(5000));
+	assert_int_equal(open_fd_count(), before);
+}
+
 /* Bad attributes: RB_ERROR with a log line, and supplied fds are not leaked. */
 static void test_channel_create_rejects(void **state)
 {
@@ -1611,6 +1646,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_send_refuses_closed_fds_and_reports_io, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_close_shm_fds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metadata_channel_keeps_no_unused_fds, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_channel_create_rejects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_supplied_fd_and_sigbus_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_sigbus_is_fatal, setup, teardown),
