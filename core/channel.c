@@ -115,6 +115,7 @@ struct channel *channel_alloc(struct consumer *c, const struct cmd_ask_channel *
 	ch->poll_wr = -1;
 	CDS_INIT_LIST_HEAD(&ch->private_streams);
 	CDS_INIT_LIST_HEAD(&ch->data_streams);
+	CDS_INIT_LIST_HEAD(&ch->monitor_node);
 	return ch;
 }
 

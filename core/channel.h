@@ -34,6 +34,7 @@
 #include "xop.h"
 
 struct consumer;
+struct monitor_group;
 struct live_round;
 struct stream;
 
@@ -86,7 +87,8 @@ struct channel {
 
 	/* data loop */
 	struct cds_list_head data_streams; /* dispatched and alive (stream.chan_node) */
-	struct loop_source *monitor_timer;
+	struct monitor_group *monitor_group; /* sampled by this group's timer, or NULL */
+	struct cds_list_head monitor_node;   /* on monitor_group's channels */
 	struct loop_source *live_timer;
 	struct live_round *live_round;     /* the metadata round in flight (live.c), or NULL */
 	struct stream_stats gone;          /* counters of streams already gone (stream_leave) */

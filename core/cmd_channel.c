@@ -236,6 +236,13 @@ void cmd_get_channel(struct consumer *c, const struct cmd *cmd)
 		conn_reply(c->conn, REPLY_ST(CONSUMER_FATAL));
 		goto err_handoff;
 	}
+	/*
+	 * The session daemon holds the shm fds now and GET_CHANNEL never comes
+	 * twice: ours would only cost one descriptor per stream (README,
+	 * "Descriptors").  One left open changes nothing else.
+	 */
+	if (rb_channel_close_shm_fds(ch->rbc) != RB_OK)
+		WARN("GET_CHANNEL %" PRIu64 ": our shm fds stay open", ch->key);
 	if (rb_channel_close_wakeup_fd(ch->rbc) != RB_OK) {
 		/* Never hangs up while open: quit retries, then releases it (consumer.c). */
 		ERR("GET_CHANNEL %" PRIu64 ": cannot close our channel wakeup fd", ch->key);

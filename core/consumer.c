@@ -90,6 +90,7 @@ int consumer_create(const struct consumer_env *env, struct consumer **out)
 	c->monitor_fd = -1;
 	CDS_INIT_LIST_HEAD(&c->data_streams);
 	CDS_INIT_LIST_HEAD(&c->metadata_streams);
+	CDS_INIT_LIST_HEAD(&c->monitor_groups);
 	CDS_INIT_LIST_HEAD(&c->xops);
 	pthread_mutex_init(&c->xops_lock, NULL);
 	ret = chunk_registry_create(&c->chunks);

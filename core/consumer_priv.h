@@ -76,6 +76,8 @@ struct consumer {
 	 */
 	struct cds_list_head data_streams;     /* data loop */
 	struct cds_list_head metadata_streams; /* metadata loop */
+	/* data loop: one monitor timer per sampling period, for all its channels (monitor.c) */
+	struct cds_list_head monitor_groups;
 
 	/* in-flight cross-loop operations (freed by destroy if never completed) */
 	pthread_mutex_t xops_lock;

@@ -45,7 +45,7 @@ void data_streams_dispatch_cb(void *arg)
 			s->src = NULL;
 		}
 	}
-	if (ch->monitor_timer_us && !ch->monitor_timer && monitor_timer_start(ch))
+	if (ch->monitor_timer_us && !ch->monitor_group && monitor_timer_start(ch))
 		ERR("channel %" PRIu64 ": monitor timer not started", ch->key);
 	if (ch->live_timer_us && !ch->live_timer &&
 	    loop_add_timer(c->env.data_loop, (uint64_t)ch->live_timer_us * 1000,

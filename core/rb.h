@@ -187,6 +187,17 @@ struct rb_ops {
 	int (*channel_wakeup_fd)(struct rb_channel *chan);
 	enum rb_status (*channel_close_wait_fd)(struct rb_channel *chan);
 	enum rb_status (*channel_close_wakeup_fd)(struct rb_channel *chan);
+	/*
+	 * Close the consumer's copies of the stream shm fds.  The buffers stay
+	 * mapped; the fds only serve to send the streams (send_stream refuses
+	 * from then on), so the core calls this once every stream went to the
+	 * session daemon.  The --shm-path files stay where they are.  RB_OK also
+	 * when already closed.  A metadata channel (RB_CHAN_METADATA) is never
+	 * sent and its stream is polled through the core's own pipe: an adapter
+	 * may close its shm fd and the channel's wait and wakeup fds at
+	 * creation; the channel getters then return -1.
+	 */
+	enum rb_status (*channel_close_shm_fds)(struct rb_channel *chan);
 
 	/*
 	 * Create the stream of `cpu` (metadata: cpu 0 only).  Returns
@@ -285,6 +296,8 @@ static inline enum rb_status rb_channel_close_wait_fd(struct rb_channel *c)
 { return c->ops->channel_close_wait_fd(c); }
 static inline enum rb_status rb_channel_close_wakeup_fd(struct rb_channel *c)
 { return c->ops->channel_close_wakeup_fd(c); }
+static inline enum rb_status rb_channel_close_shm_fds(struct rb_channel *c)
+{ return c->ops->channel_close_shm_fds(c); }
 static inline enum rb_status rb_stream_create(struct rb_channel *c, int cpu, struct rb_stream **out)
 { return c->ops->stream_create(c, cpu, out); }
 static inline void rb_stream_destroy(struct rb_stream *s) { if (s) s->ops->stream_destroy(s); }

@@ -497,6 +497,21 @@ static enum rb_status sim_channel_close_wakeup_fd(struct rb_channel *c)
 	return chan_close(c, SIM_OP_CHANNEL_CLOSE_WAKEUP_FD, false);
 }
 
+/*
+ * Close the consumer's shm fd copies (rb.h); the buffers stay readable,
+ * send_stream refuses from then on (idempotent).
+ */
+static enum rb_status sim_channel_close_shm_fds(struct rb_channel *c)
+{
+	struct sim_rb_chan *ch = sim_rb_chan_of(c);
+
+	if (!ch)
+		return RB_ERROR;
+	for (int i = 0; i < ch->nr_bufs; i++)
+		close_fd(&ch->shm_fds[i]);
+	return RB_OK;
+}
+
 /* ---- streams ------------------------------------------------------------- */
 
 /*
@@ -714,6 +729,7 @@ const struct rb_ops sim_rb_ops = {
 	.channel_wakeup_fd = sim_channel_wakeup_fd,
 	.channel_close_wait_fd = sim_channel_close_wait_fd,
 	.channel_close_wakeup_fd = sim_channel_close_wakeup_fd,
+	.channel_close_shm_fds = sim_channel_close_shm_fds,
 	.stream_create = sim_stream_create,
 	.stream_destroy = sim_stream_destroy,
 	.stream_wait_fd = sim_stream_wait_fd,

@@ -181,6 +181,14 @@ static void close_fds(const int *fds, int n)
 	}
 }
 
+/* close_fds on the channel's own array, each slot then -1 (closing twice is a no-op). */
+static void close_own_fds(int *fds, int n)
+{
+	close_fds(fds, n);
+	for (int i = 0; i < n; i++)
+		fds[i] = -1;
+}
+
 /*
  * Create an anonymous POSIX shm object: a unique name opened with O_EXCL and
  * unlinked at once, so nothing is left in /dev/shm even if we crash later.
@@ -426,6 +434,30 @@ static void channel_free_fds(struct ustctl_channel *c)
 }
 
 /*
+ * A metadata channel is never sent to anyone and the core polls its stream
+ * through a pipe of its own (rb.h): the shm fd (mapped by now; unless
+ * `supplied` by the caller) and the channel's wait and wakeup pipe are
+ * closed at once, three descriptors per session (per app with per-PID
+ * buffers) that would never be used.  The buffer's own wait and wakeup pipe
+ * stays: a closed one would be harmless, but the stream getters report it.
+ * A failed close only leaves that fd open (logged).
+ */
+static void metadata_channel_close_unused_fds(struct ustctl_channel *c, bool supplied)
+{
+	int ret;
+
+	/* A caller that supplied the shm fd may still use it: it stays open until the destroy. */
+	if (!supplied)
+		close_own_fds(c->stream_fds, c->nr_stream_fds);
+	ret = lttng_ust_ctl_channel_close_wait_fd(c->uchan);
+	if (ret < 0 && ret != -ENOENT)
+		PERROR_NUM(-ret, "metadata channel: closing its unused wait fd");
+	ret = lttng_ust_ctl_channel_close_wakeup_fd(c->uchan);
+	if (ret < 0 && ret != -ENOENT)
+		PERROR_NUM(-ret, "metadata channel: closing its unused wakeup fd");
+}
+
+/*
  * Create a channel: shm fds (given, --shm-path files or anonymous), then
  * the library channel.
  * Caller-supplied stream_fds are ours whatever the outcome.
@@ -513,6 +545,8 @@ static enum rb_status ustctl_channel_create(struct rb *rb, const struct rb_chann
 		st = RB_ERROR;
 		goto error_fds;
 	}
+	if (attr->type == RB_CHAN_METADATA)
+		metadata_channel_close_unused_fds(c, attr->stream_fds != NULL);
 	c->base.ops = &ustctl_rb_ops;
 	c->base.rb = rb;
 	c->type = attr->type;
@@ -654,6 +688,22 @@ static enum rb_status ustctl_channel_close_wakeup_fd(struct rb_channel *chan)
 		return RB_ERROR;
 	return map_close(lttng_ust_ctl_channel_close_wakeup_fd(c->uchan),
 			 "channel_close_wakeup_fd", -1);
+}
+
+/*
+ * Close our stream shm fds (rb.h).  The library mapped them at channel
+ * creation and, not owning them, uses them only to send a stream
+ * (lttng_ust_ctl_send_stream_to_sessiond); send_stream checks for the -1
+ * left here.  The count stays: the --shm-path files are removed by name.
+ */
+static enum rb_status ustctl_channel_close_shm_fds(struct rb_channel *chan)
+{
+	struct ustctl_channel *c = chan_of(chan, "channel_close_shm_fds");
+
+	if (!c)
+		return RB_ERROR;
+	close_own_fds(c->stream_fds, c->nr_stream_fds);
+	return RB_OK;
 }
 
 /* ---- stream ----------------------------------------------------------- */
@@ -1219,6 +1269,12 @@ static enum rb_status ustctl_send_stream(struct rb_channel *chan, struct rb_stre
 			    s->base.cpu);
 			return RB_ERROR;
 		}
+		/* The library caches the shm fd number too (channel_close_shm_fds). */
+		if (s->base.cpu >= c->nr_stream_fds || c->stream_fds[s->base.cpu] < 0) {
+			ERR("send_stream: the shm fd of stream cpu %d is already closed",
+			    s->base.cpu);
+			return RB_ERROR;
+		}
 	}
 	ret = lttng_ust_ctl_send_stream_to_sessiond(sock, s ? s->ustream : NULL);
 	if (ret < 0) {
@@ -1256,6 +1312,7 @@ const struct rb_ops ustctl_rb_ops = {
 	.channel_wakeup_fd = ustctl_channel_wakeup_fd,
 	.channel_close_wait_fd = ustctl_channel_close_wait_fd,
 	.channel_close_wakeup_fd = ustctl_channel_close_wakeup_fd,
+	.channel_close_shm_fds = ustctl_channel_close_shm_fds,
 	.stream_create = ustctl_stream_create,
 	.stream_destroy = ustctl_stream_destroy,
 	.stream_wait_fd = ustctl_stream_wait_fd,

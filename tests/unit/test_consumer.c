@@ -997,6 +997,64 @@ static void test_stats_and_monitor(void **state)
 	stats_streams_gone(f, sim_app_events_dropped(f->apps[0]));
 }
 
+/* Monitor timers pending on the loops ("monitor timer" sources). */
+static unsigned int monitor_timers(struct fx *f)
+{
+	char buf[4096];
+	unsigned int n = 0;
+
+	sim_stepper_describe_pending(&f->st, buf, sizeof(buf));
+	for (const char *p = buf; (p = strstr(p, "'monitor timer'")); p++)
+		n++;
+	return n;
+}
+
+/*
+ * Channels of one sampling period share one timer (monitor.c): three
+ * channels, two periods, two timers; every channel is sampled; the timers
+ * go with the last stream of their channels.
+ */
+static void test_monitor_timer_shared_by_period(void **state)
+{
+	static const uint32_t period_us[] = { 1000, 1000, 2000 };
+	struct fx *f = *state;
+	uint8_t b[WIRE_MONITOR_SAMPLE_SIZE];
+	struct sim_app_objects objs[3];
+	struct monitor_sample m;
+	bool seen[3] = { false };
+	struct reply_channel r;
+
+	do_startup(f);
+	assert_int_equal(create_chunk(f, SESSION, 0, "c0"), 0);
+	for (unsigned int i = 0; i < 3; i++) {
+		struct cmd a = ask_cmd(10 + i, false, true, false, true, 0);
+
+		a.u.ask_channel.monitor_timer_us = period_us[i];
+		snprintf(a.u.ask_channel.name, sizeof(a.u.ask_channel.name), "chan%u", i);
+		assert_int_equal(fake_sessiond_send(&f->fs, &a), 0);
+		assert_int_equal(fake_sessiond_recv_channel(&f->fs, &r), 0);
+		assert_int_equal(r.code, 0);
+		/* Kept as the session daemon keeps them: closing them releases the channel. */
+		get_channel(f, 10 + i, 0);
+		objs[i] = f->objs;
+		f->have_objs = false;
+	}
+	assert_int_equal(monitor_timers(f), 2);
+	for (unsigned int i = 0; i < 12 && !(seen[0] && seen[1] && seen[2]); i++) {
+		assert_true(fake_sessiond_wait_bytes(&f->fs, f->mon_rd, sizeof(b)));
+		assert_int_equal(read(f->mon_rd, b, sizeof(b)), (ssize_t)sizeof(b));
+		wire_decode_monitor_sample(b, &m);
+		assert_true(m.key >= 10 && m.key < 13);
+		seen[m.key - 10] = true;
+	}
+	assert_true(seen[0] && seen[1] && seen[2]);
+	/* The session daemon's copies go: channels and streams hang up. */
+	for (unsigned int i = 0; i < 3; i++)
+		sim_app_objects_close(&objs[i]);
+	sim_run_until_idle(&f->st, 100000);
+	assert_int_equal(monitor_timers(f), 0);
+}
+
 static uint64_t channel_stat(struct fx *f, enum cmd_type t, uint64_t session, uint64_t key)
 {
 	struct cmd c = { .type = t };
@@ -2322,6 +2380,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_clear_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metadata_regeneration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_and_monitor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_monitor_timer_shared_by_period, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_opens_packets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_full_ring_opens_later, setup, teardown),

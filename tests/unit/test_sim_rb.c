@@ -1267,6 +1267,48 @@ static void test_send_channel_and_streams(void **state)
 	fx_free(f);
 }
 
+/* Number of descriptors this process has open. */
+static int open_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	assert_int_equal(closedir(d), 0);
+	return n - 1;   /* the directory's own fd */
+}
+
+/*
+ * close_shm_fds closes the consumer's shm copies, one per buffer, and only
+ * those: the streams keep their wait fds and stay readable, a stream can no
+ * longer be sent (its shm fd is gone), a second call is a no-op.
+ */
+static void test_close_shm_fds(void **state)
+{
+	struct fx *f = fx_new(256, 4, false);
+	int before, sv[2];
+
+	(void)state;
+	before = open_fd_count();
+	assert_int_equal(rb_channel_close_shm_fds(f->chan), RB_OK);
+	assert_int_equal(open_fd_count(), before - 2);
+	assert_int_equal(rb_channel_close_shm_fds(f->chan), RB_OK);
+	assert_int_equal(open_fd_count(), before - 2);
+	for (int i = 0; i < 2; i++) {
+		assert_true(rb_stream_wait_fd(f->s[i]) >= 0);
+		assert_int_equal(rb_get_next_subbuf(f->s[i]), RB_NO_DATA);
+	}
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(rb_send_channel(f->chan, sv[0]), RB_OK);
+	assert_int_equal(rb_send_stream(f->chan, f->s[0], sv[0]), RB_ERROR);
+	close(sv[0]);
+	close(sv[1]);
+	fx_free(f);
+}
+
 /* Socket errors map to RB_IO (and raise no SIGPIPE); closed fds or wrong streams to RB_ERROR. */
 static void test_send_errors(void **state)
 {
@@ -1576,6 +1618,7 @@ int main(void)
 		cmocka_unit_test(test_fault_each_op_persistent),
 		cmocka_unit_test(test_send_channel_and_streams),
 		cmocka_unit_test(test_send_errors),
+		cmocka_unit_test(test_close_shm_fds),
 		cmocka_unit_test(test_destroy_channel_before_stream),
 		cmocka_unit_test(test_destroy_stuck_abandons),
 		cmocka_unit_test(test_fini_with_live_channel),

@@ -964,6 +964,88 @@ static void test_send_refuses_closed_fds_and_reports_io(void **state)
 	rb_channel_destroy(c);
 }
 
+/* Number of descriptors this process has open. */
+static int open_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	assert_int_equal(closedir(d), 0);
+	return n - 1;   /* the directory's own fd */
+}
+
+/*
+ * close_shm_fds closes one shm fd per possible stream and nothing else: the
+ * library keeps its mapping (the stream still reads), a stream can no
+ * longer be sent (the library would send the stale number), a second call
+ * is a no-op and the destroy closes nothing twice.
+ */
+static void test_close_shm_fds(void **state)
+{
+	struct rb_channel *c = mk_chan(RB_CHAN_PER_CPU, 4, false);
+	struct rb_stream *s = mk_stream(c, 0);
+	int before, nr = rb_nr_streams_per_channel(&rb), sv[2];
+	const char *log;
+
+	(void)state;
+	before = open_fd_count();
+	assert_int_equal(rb_channel_close_shm_fds(c), RB_OK);
+	assert_int_equal(open_fd_count(), before - nr);
+	assert_int_equal(rb_channel_close_shm_fds(c), RB_OK);
+	assert_int_equal(open_fd_count(), before - nr);
+	assert_int_equal(rb_get_next_subbuf(s), RB_NO_DATA);
+	assert_int_equal(rb_flush(s, true), RB_OK);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	capture_begin();
+	assert_int_equal(rb_send_stream(c, s, sv[0]), RB_ERROR);
+	log = capture_end();
+	assert_non_null(strstr(log, "shm fd of stream cpu 0 is already closed"));
+	close(sv[0]);
+	close(sv[1]);
+	rb_stream_destroy(s);
+	rb_channel_destroy(c);
+	assert_true(ustctl_rb_drain(5000));
+}
+
+/*
+ * A metadata channel keeps only what the core uses: its shm fd (mapped) and
+ * its channel wait and wakeup pipe are closed at creation, the buffer's
+ * pipe stays; metadata is still written and read.
+ */
+static void test_metadata_channel_keeps_no_unused_fds(void **state)
+{
+	static const char text[] = "metadata with three descriptors less";
+	struct rb_channel_attr a = attr_of(RB_CHAN_METADATA, 2, false);
+	struct rb_channel *c = NULL;
+	struct rb_stream *s;
+	const void *p = NULL;
+	int before;
+
+	(void)state;
+	before = open_fd_count();
+	assert_int_equal(rb_channel_create(&rb, &a, &c), RB_OK);
+	/* The buffer's wait and wakeup pipe, nothing else. */
+	assert_int_equal(open_fd_count(), before + 2);
+	assert_int_equal(rb_channel_wait_fd(c), -1);
+	assert_int_equal(rb_channel_wakeup_fd(c), -1);
+	assert_int_equal(rb_channel_close_wakeup_fd(c), RB_OK);
+	s = mk_stream(c, 0);
+	assert_true(rb_write_metadata_packet(c, text, sizeof(text) - 1) > 0);
+	assert_int_equal(rb_flush(s, true), RB_OK);
+	assert_int_equal(rb_get_next_subbuf(s), RB_OK);
+	assert_int_equal(rb_read_ptr(s, &p), RB_OK);
+	assert_memory_equal((const char *)p + META_HEADER_BYTES, text, sizeof(text) - 1);
+	assert_int_equal(rb_put_next_subbuf(s), RB_OK);
+	rb_stream_destroy(s);
+	rb_channel_destroy(c);
+	assert_true(ustctl_rb_drain(5000));
+	assert_int_equal(open_fd_count(), before);
+}
+
 /* Bad attributes: RB_ERROR with a log line, and supplied fds are not leaked. */
 static void test_channel_create_rejects(void **state)
 {
@@ -1562,6 +1644,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_metadata_write_rejects_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_channel_and_streams, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_refuses_closed_fds_and_reports_io, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_close_shm_fds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metadata_channel_keeps_no_unused_fds, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_channel_create_rejects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_supplied_fd_and_sigbus_recovery, setup, teardown),
