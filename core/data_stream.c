@@ -145,13 +145,21 @@ int data_stream_consume(struct stream *s)
 	}
 }
 
-/* Read the wake-up bytes of a data stream's wait fd. */
+/*
+ * Read the wake-up bytes of a data stream's wait fd (non-blocking).  A read
+ * shorter than the buffer emptied it: stopping there saves the read that
+ * would only answer EAGAIN, one system call per wake-up (issue 12).  A byte
+ * written after that read makes the fd readable again (level-triggered), so
+ * no wake-up is missed.
+ */
 static void drain_wakeups(int fd)
 {
-	char buf[64];
+	char buf[256];
+	ssize_t n;
 
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
+	do {
+		n = read(fd, buf, sizeof(buf));
+	} while (n == (ssize_t)sizeof(buf));
 }
 
 /* Add the running totals of `st` to those of `sum`. */

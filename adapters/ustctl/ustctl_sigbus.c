@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -66,6 +67,47 @@ struct sigbus_guard {
 	sigjmp_buf env;
 };
 static __thread __attribute__((tls_model("initial-exec"))) struct sigbus_guard guard;
+
+/*
+ * liblttng-ust-ctl 2.13 opens a SIGBUS "transaction" in nearly every stream
+ * call (21 functions: get_next_subbuf, put_next_subbuf, each packet getter,
+ * the mmap read offset, ...) with sigsetjmp(env, 1): one rt_sigprocmask
+ * system call per library call, about 15 per packet at 16 KiB sub-buffers,
+ * most of the consumer's system calls (measured, issue 12).  The saved mask
+ * is only used if lttng_ust_ctl_sigbus_handle() jumps back to that
+ * transaction, and our handler calls it only OUTSIDE a guarded call: inside
+ * one (guard.active) every SIGBUS, SIGSEGV, assertion and deadline jumps to
+ * guard.env instead, whose recovery path unblocks the signals itself.  So
+ * inside a guarded call the library's mask save is dead work.
+ *
+ * This executable therefore defines __sigsetjmp (the symbol the sigsetjmp()
+ * macro calls; an executable's definition comes first in symbol lookup, as
+ * for __assert_fail below): inside a guarded call, or when no mask save is
+ * asked, it tail-jumps to glibc's _setjmp (= __sigsetjmp(env, 0)); otherwise
+ * to glibc's setjmp (= __sigsetjmp(env, 1)).  Both reach glibc's own
+ * __sigsetjmp by a direct jump inside libc, never back here.  A tail jump
+ * (no call frame of ours) is required: the jump buffer records the caller's
+ * stack pointer and return address, which must be those of the caller.
+ * guard.active is read with a local-exec TLS access: the guard lives in the
+ * executable (this object is only linked into executables).
+ */
+_Static_assert(offsetof(struct sigbus_guard, active) == 0, "__sigsetjmp reads guard.active");
+_Static_assert(sizeof(((struct sigbus_guard *)0)->active) == 4, "__sigsetjmp reads 4 bytes");
+__asm__(".text\n"
+	".globl __sigsetjmp\n"
+	".type __sigsetjmp, @function\n"
+	"__sigsetjmp:\n"
+	"\t.cfi_startproc\n"
+	"\tendbr64\n"
+	"\ttestl %esi, %esi\n"
+	"\tje 1f\n"
+	"\tcmpl $0, %fs:guard@tpoff\n"
+	"\tjne 1f\n"
+	"\tjmp setjmp@PLT\n"
+	"1:\n"
+	"\tjmp _setjmp@PLT\n"
+	"\t.cfi_endproc\n"
+	".size __sigsetjmp, .-__sigsetjmp\n");
 
 /* Threads the watchdog watches: registered at their first guarded call. */
 struct watched {

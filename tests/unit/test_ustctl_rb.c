@@ -1500,6 +1500,45 @@ static void test_sigbus_guard(void **state)
 	close(fd);
 }
 
+/*
+ * sigsetjmp(env, 1) then SIGUSR1 blocked then siglongjmp: 1 when the jump
+ * restored the mask (SIGUSR1 unblocked again), 0 when it did not.
+ */
+static int mask_restored_by_jump(void *arg)
+{
+	static sigjmp_buf env;
+	sigset_t usr1, now;
+
+	(void)arg;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	if (sigsetjmp(env, 1) == 0) {
+		if (pthread_sigmask(SIG_BLOCK, &usr1, NULL) != 0)
+			return -1;
+		siglongjmp(env, 1);
+	}
+	if (pthread_sigmask(SIG_BLOCK, NULL, &now) != 0)
+		return -1;
+	if (!sigismember(&now, SIGUSR1))
+		return 1;
+	(void)pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+	return 0;
+}
+
+/*
+ * The __sigsetjmp of ustctl_sigbus.c: the library's mask save (one system
+ * call per library call) is skipped inside a guarded call only; everywhere
+ * else sigsetjmp keeps its meaning.
+ */
+static void test_sigsetjmp_mask_save_only_outside_guard(void **state)
+{
+	(void)state;
+	assert_int_equal(ustctl_sigbus_install(), 0);
+	assert_int_equal(mask_restored_by_jump(NULL), 1);
+	assert_int_equal(ustctl_sigbus_call(mask_restored_by_jump, NULL), 0);
+	assert_int_equal(mask_restored_by_jump(NULL), 1);
+}
+
 /* Library errors nothing real can provoke on demand, each to its status. */
 static void test_library_errors_are_mapped(void **state)
 {
@@ -1656,6 +1695,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_channel_destroy_refused_with_live_streams, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_sigbus_guard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigsetjmp_mask_save_only_outside_guard, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_library_errors_are_mapped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anon_shm_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shm_path_files, setup, teardown),
