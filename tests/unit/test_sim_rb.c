@@ -9,7 +9,6 @@
  * then 32.  A 256-byte sub-buffer therefore holds 7 ticks (exactly full:
  * 112 + 6 * 24 = 256) or 5 values (120 + 4 * 32 = 248).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -1267,20 +1266,6 @@ static void test_send_channel_and_streams(void **state)
 	fx_free(f);
 }
 
-/* Number of descriptors this process has open. */
-static int open_fd_count(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	assert_int_equal(closedir(d), 0);
-	return n - 1;   /* the directory's own fd */
-}
-
 /*
  * close_shm_fds closes the consumer's shm copies, one per buffer, and only
  * those: the streams keep their wait fds and stay readable, a stream can no
@@ -1292,11 +1277,11 @@ static void test_close_shm_fds(void **state)
 	int before, sv[2];
 
 	(void)state;
-	before = open_fd_count();
+	before = test_open_fd_count();
 	assert_int_equal(rb_channel_close_shm_fds(f->chan), RB_OK);
-	assert_int_equal(open_fd_count(), before - 2);
+	assert_int_equal(test_open_fd_count(), before - 2);
 	assert_int_equal(rb_channel_close_shm_fds(f->chan), RB_OK);
-	assert_int_equal(open_fd_count(), before - 2);
+	assert_int_equal(test_open_fd_count(), before - 2);
 	for (int i = 0; i < 2; i++) {
 		assert_true(rb_stream_wait_fd(f->s[i]) >= 0);
 		assert_int_equal(rb_get_next_subbuf(f->s[i]), RB_NO_DATA);

@@ -964,20 +964,6 @@ static void test_send_refuses_closed_fds_and_reports_io(void **state)
 	rb_channel_destroy(c);
 }
 
-/* Number of descriptors this process has open. */
-static int open_fd_count(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	assert_int_equal(closedir(d), 0);
-	return n - 1;   /* the directory's own fd */
-}
-
 /*
  * close_shm_fds closes one shm fd per possible stream and nothing else: the
  * library keeps its mapping (the stream still reads), a stream can no
@@ -992,11 +978,11 @@ static void test_close_shm_fds(void **state)
 	const char *log;
 
 	(void)state;
-	before = open_fd_count();
+	before = test_open_fd_count();
 	assert_int_equal(rb_channel_close_shm_fds(c), RB_OK);
-	assert_int_equal(open_fd_count(), before - nr);
+	assert_int_equal(test_open_fd_count(), before - nr);
 	assert_int_equal(rb_channel_close_shm_fds(c), RB_OK);
-	assert_int_equal(open_fd_count(), before - nr);
+	assert_int_equal(test_open_fd_count(), before - nr);
 	assert_int_equal(rb_get_next_subbuf(s), RB_NO_DATA);
 	assert_int_equal(rb_flush(s, true), RB_OK);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -1026,10 +1012,10 @@ static void test_metadata_channel_keeps_no_unused_fds(void **state)
 	int before;
 
 	(void)state;
-	before = open_fd_count();
+	before = test_open_fd_count();
 	assert_int_equal(rb_channel_create(&rb, &a, &c), RB_OK);
 	/* The buffer's wait and wakeup pipe, nothing else. */
-	assert_int_equal(open_fd_count(), before + 2);
+	assert_int_equal(test_open_fd_count(), before + 2);
 	assert_int_equal(rb_channel_wait_fd(c), -1);
 	assert_int_equal(rb_channel_wakeup_fd(c), -1);
 	assert_int_equal(rb_channel_close_wakeup_fd(c), RB_OK);
@@ -1043,7 +1029,7 @@ static void test_metadata_channel_keeps_no_unused_fds(void **state)
 	rb_stream_destroy(s);
 	rb_channel_destroy(c);
 	assert_true(ustctl_rb_drain(5000));
-	assert_int_equal(open_fd_count(), before);
+	assert_int_equal(test_open_fd_count(), before);
 }
 
 /* Bad attributes: RB_ERROR with a log line, and supplied fds are not leaked. */
